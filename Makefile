@@ -1,0 +1,66 @@
+# Ambit: one entry point for people and CI. Every target that needs tools depends on `install`, which is
+# idempotent and quick when nothing changed.
+#
+#   make demo     the local demo cluster (see README)
+#   make test     everything CI checks
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# The repo pins its Node.js runtime (npm package node@24); put it first so every tool runs on it.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+STAMP := node_modules/.ambit-install-stamp
+
+.PHONY: help install install-node install-components codegen codegen-check typecheck lint format format-check \
+	test test-unit test-integration cluster-up demo
+
+help:
+	@echo "make demo          start the local demo cluster (real kube-apiserver + etcd) and print KUBECONFIG"
+	@echo "make test          codegen check, typecheck, lint, unit and integration tests"
+	@echo "make cluster-up    start the test control plane for a person (same as demo for now)"
+	@echo "make codegen       regenerate vendored CRDs, TypeScript types and validators"
+
+install: install-node install-components
+
+install-node: $(STAMP)
+$(STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "install: npm is required to bootstrap (any Node.js >= 18 with npm)"; exit 1; }
+	npm ci --no-audit --no-fund
+	@node --version | grep -q '^v24\.' || { echo "install: expected the pinned Node 24 in node_modules/.bin"; exit 1; }
+	@touch $(STAMP)
+
+install-components:
+	@command -v go >/dev/null || { echo "install: the Go toolchain is required to build kube-apiserver and etcd"; exit 1; }
+	@e2e/components/build.sh etcd kube-apiserver >/dev/null
+
+codegen: install-node
+	node codegen/src/main.ts
+
+codegen-check: install-node
+	node codegen/src/main.ts --check
+
+typecheck: install-node
+	tsc -p tsconfig.json
+
+lint: install-node
+	eslint --max-warnings 0 .
+
+format: install-node
+	prettier --write .
+
+format-check: install-node
+	prettier --check .
+
+test-unit: install-node
+	vitest run --project unit
+
+test-integration: install
+	vitest run --project integration
+
+test: install codegen-check typecheck lint format-check
+	vitest run
+
+cluster-up: install
+	node e2e/cluster/up.ts
+
+demo: cluster-up
