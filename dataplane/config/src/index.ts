@@ -1,0 +1,4 @@
+// The config model and its pure evaluators.
+export * from './model.ts';
+export { authorize, matchMatches, policyMatches, type ConnectionFacts, type Decision } from './authorize.ts';
+export { ipInCidr, matchesPattern, parseIpv4Cidr } from './matchers.ts';

@@ -1,0 +1,73 @@
+// The dataplane config model (DESIGN §4): compact, per-workload records keyed by a stable id. Domain types only;
+// the wire form lives in the protocol package and converts at one edge.
+
+/** Where a record came from, so a deny log or a metric can name the object (STYLE §3). */
+export interface SourceRef {
+  readonly group: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** How many workloads a policy covers. */
+export type AuthorizationScope = 'Global' | 'Namespace' | 'WorkloadSelector';
+
+export type AuthorizationAction = 'Allow' | 'Deny';
+
+/**
+ * One L4 matcher. It matches a connection when every non-empty positive list contains the connection's value and
+ * no non-empty negative list does. Principals and namespaces are absent for plaintext callers: a positive list
+ * then fails and a negative list passes (Istio's semantics).
+ *
+ * String matchers take Istio's forms: exact, `prefix*`, `*suffix`, or `*` (any value that is present).
+ */
+export interface Match {
+  readonly principals: readonly string[];
+  readonly notPrincipals: readonly string[];
+  readonly namespaces: readonly string[];
+  readonly notNamespaces: readonly string[];
+  /** CIDRs (a bare address is a /32). */
+  readonly sourceIps: readonly string[];
+  readonly notSourceIps: readonly string[];
+  readonly destinationIps: readonly string[];
+  readonly notDestinationIps: readonly string[];
+  /** Ports of the pod (the target port), not of the Service. */
+  readonly destinationPorts: readonly number[];
+  readonly notDestinationPorts: readonly number[];
+}
+
+/** Any one of its matches. An empty list matches nothing. */
+export interface AnyOf {
+  readonly matches: readonly Match[];
+}
+
+/** One Istio rule: every one of its conditions (from, to, each `when`). An empty list matches everything. */
+export interface Rule {
+  readonly allOf: readonly AnyOf[];
+}
+
+/** An L4 authorization policy as ztunnel enforces it. A policy matches a connection when any rule matches. */
+export interface Authorization {
+  /** `<namespace>/<name>`. */
+  readonly id: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly scope: AuthorizationScope;
+  readonly action: AuthorizationAction;
+  readonly rules: readonly Rule[];
+  readonly source: SourceRef;
+}
+
+/** An empty matcher (matches every connection); build real ones by spreading over it. */
+export const EMPTY_MATCH: Match = {
+  principals: [],
+  notPrincipals: [],
+  namespaces: [],
+  notNamespaces: [],
+  sourceIps: [],
+  notSourceIps: [],
+  destinationIps: [],
+  notDestinationIps: [],
+  destinationPorts: [],
+  notDestinationPorts: [],
+};
