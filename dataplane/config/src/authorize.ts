@@ -2,7 +2,7 @@
 // basis of "explain". Istio's order: any matching DENY denies; with no ALLOW policy the connection is allowed;
 // any matching ALLOW allows; otherwise it is denied.
 import { ipInCidr, matchesPattern } from './matchers.ts';
-import type { AnyOf, Authorization, Match, Rule } from './model.ts';
+import type { AnyOf, Authorization, Match, MtlsPolicy, Rule } from './model.ts';
 
 /** What ztunnel knows about a connection when it decides. */
 export interface ConnectionFacts {
@@ -21,7 +21,9 @@ export interface ConnectionFacts {
 export type Decision =
   | { readonly allowed: true; readonly policy?: Authorization }
   | { readonly allowed: false; readonly reason: 'denied-by-policy'; readonly policy: Authorization }
-  | { readonly allowed: false; readonly reason: 'not-allowed-by-any-policy' };
+  | { readonly allowed: false; readonly reason: 'not-allowed-by-any-policy' }
+  /** STRICT PeerAuthentication and a caller without a peer identity: acts as a DENY that beats any ALLOW. */
+  | { readonly allowed: false; readonly reason: 'mtls-required' };
 
 function anyPattern(patterns: readonly string[], value: string | undefined): boolean {
   return patterns.some((p) => matchesPattern(p, value));
@@ -62,8 +64,18 @@ export function policyMatches(p: Authorization, c: ConnectionFacts): boolean {
   return p.rules.some((r) => ruleMatches(r, c));
 }
 
-/** Decides a connection against the policies that apply to its destination workload. */
-export function authorize(policies: readonly Authorization[], c: ConnectionFacts): Decision {
+/**
+ * Decides a connection against the policies that apply to its destination workload and, when given, the
+ * workload's mTLS requirement (STRICT refuses callers without a peer identity before any policy is consulted).
+ */
+export function authorize(
+  policies: readonly Authorization[],
+  c: ConnectionFacts,
+  mtls?: MtlsPolicy,
+): Decision {
+  if (mtls && !c.peer && (mtls.ports[c.destinationPort] ?? mtls.mode) === 'STRICT') {
+    return { allowed: false, reason: 'mtls-required' };
+  }
   const deny = policies.find((p) => p.action === 'Deny' && policyMatches(p, c));
   if (deny) return { allowed: false, reason: 'denied-by-policy', policy: deny };
   const allows = policies.filter((p) => p.action === 'Allow');

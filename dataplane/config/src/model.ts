@@ -58,6 +58,15 @@ export interface Authorization {
   readonly source: SourceRef;
 }
 
+export type MtlsMode = 'STRICT' | 'PERMISSIVE';
+
+/** The mTLS requirement of a workload's inbound side, resolved from PeerAuthentication by the control plane. */
+export interface MtlsPolicy {
+  readonly mode: MtlsMode;
+  /** Pod port → mode, only where it differs from `mode`. */
+  readonly ports: Readonly<Record<number, MtlsMode>>;
+}
+
 /** An empty matcher (matches every connection); build real ones by spreading over it. */
 export const EMPTY_MATCH: Match = {
   principals: [],
