@@ -1,0 +1,117 @@
+// Decides whether a pod is in the mesh and which waypoint fronts it or a Service, from Istio's labels.
+//
+// Enrollment (the same for `istio.io/dataplane-mode` and `ambit.dev/dataplane-mode`):
+//  1. hostNetwork pods are never captured.
+//  2. A pod label `none` opts the pod out; a pod label `ambient` enrolls it whatever its namespace says.
+//  3. Otherwise the namespace label `ambient` enrolls every pod in it.
+// Waypoint binding (`istio.io/use-waypoint`, optionally with `istio.io/use-waypoint-namespace`):
+//  4. For a workload: the pod's label, else the namespace's; for a Service: its label, else the namespace's.
+//     The closer label wins, and the value `none` there means no waypoint at all.
+//  5. A waypoint binds only what its Gateway serves (`istio.io/waypoint-for`: service (default), workload, all,
+//     none); a binding to a missing waypoint, or to one that does not serve that kind, is reported.
+
+export const DATAPLANE_MODE_LABELS = ['istio.io/dataplane-mode', 'ambit.dev/dataplane-mode'] as const;
+export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
+export const USE_WAYPOINT_NAMESPACE_LABEL = 'istio.io/use-waypoint-namespace';
+export const WAYPOINT_FOR_LABEL = 'istio.io/waypoint-for';
+
+type Labels = Readonly<Record<string, string>> | undefined;
+
+function modeOf(labels: Labels): string | undefined {
+  for (const key of DATAPLANE_MODE_LABELS) {
+    const v = labels?.[key];
+    if (v === 'none') return 'none';
+  }
+  for (const key of DATAPLANE_MODE_LABELS) {
+    const v = labels?.[key];
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** Whether a pod is captured by the mesh. */
+export function isEnrolled(pod: { labels: Labels; hostNetwork: boolean }, namespaceLabels: Labels): boolean {
+  if (pod.hostNetwork) return false;
+  const own = modeOf(pod.labels);
+  if (own === 'none') return false;
+  if (own === 'ambient') return true;
+  return modeOf(namespaceLabels) === 'ambient';
+}
+
+export interface WaypointRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export type WaypointFor = 'service' | 'workload' | 'all' | 'none';
+
+/** What the binder needs to know of the waypoints (Gateways of a waypoint class) in the cluster. */
+export interface WaypointLookup {
+  /** The `istio.io/waypoint-for` of an existing waypoint, or undefined when there is none of that name. */
+  waypointFor(ref: WaypointRef): WaypointFor | undefined;
+}
+
+export type WaypointBinding =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'bound'; readonly waypoint: WaypointRef; readonly via: 'pod' | 'service' | 'namespace' }
+  /** Labelled for a waypoint that does not exist or does not serve this kind of traffic; fail closed. */
+  | {
+      readonly kind: 'unresolved';
+      readonly waypoint: WaypointRef;
+      readonly via: 'pod' | 'service' | 'namespace';
+      readonly message: string;
+    };
+
+function refFrom(labels: Labels, defaultNamespace: string): WaypointRef | 'none' | undefined {
+  const name = labels?.[USE_WAYPOINT_LABEL];
+  if (name === undefined || name === '') return undefined;
+  if (name === 'none') return 'none';
+  return { namespace: labels?.[USE_WAYPOINT_NAMESPACE_LABEL] ?? defaultNamespace, name };
+}
+
+function bind(
+  target: 'service' | 'workload',
+  own: { labels: Labels; via: 'pod' | 'service' },
+  namespace: { name: string; labels: Labels },
+  waypoints: WaypointLookup,
+): WaypointBinding {
+  const ownRef = refFrom(own.labels, namespace.name);
+  const nsRef = ownRef === undefined ? refFrom(namespace.labels, namespace.name) : undefined;
+  const ref = ownRef ?? nsRef;
+  if (ref === undefined || ref === 'none') return { kind: 'none' };
+  const via = ownRef !== undefined ? own.via : 'namespace';
+  const serves = waypoints.waypointFor(ref);
+  const where = `${ref.namespace}/${ref.name}`;
+  if (serves === undefined) {
+    return { kind: 'unresolved', waypoint: ref, via, message: `waypoint ${where} does not exist` };
+  }
+  if (serves !== target && serves !== 'all') {
+    // A namespace label only binds what the waypoint serves; an explicit label on the object is an error.
+    if (via === 'namespace') return { kind: 'none' };
+    return {
+      kind: 'unresolved',
+      waypoint: ref,
+      via,
+      message: `waypoint ${where} serves ${serves} traffic (label ${WAYPOINT_FOR_LABEL}), not ${target} traffic`,
+    };
+  }
+  return { kind: 'bound', waypoint: ref, via };
+}
+
+/** The waypoint that fronts a workload (traffic addressed to the pod itself). */
+export function workloadWaypoint(
+  podLabels: Labels,
+  namespace: { name: string; labels: Labels },
+  waypoints: WaypointLookup,
+): WaypointBinding {
+  return bind('workload', { labels: podLabels, via: 'pod' }, namespace, waypoints);
+}
+
+/** The waypoint that fronts a Service. */
+export function serviceWaypoint(
+  serviceLabels: Labels,
+  namespace: { name: string; labels: Labels },
+  waypoints: WaypointLookup,
+): WaypointBinding {
+  return bind('service', { labels: serviceLabels, via: 'service' }, namespace, waypoints);
+}
