@@ -67,6 +67,70 @@ export interface MtlsPolicy {
   readonly ports: Readonly<Record<number, MtlsMode>>;
 }
 
+/** A waypoint by its Gateway name; proxies reach it through its Service (`<name>.<namespace>.svc`). */
+export interface WaypointRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** How a workload is reached: HBONE when it is in the mesh, plain TCP when it is not. */
+export type TunnelProtocol = 'HBONE' | 'NONE';
+
+/** One pod (DESIGN §4). */
+export interface Workload {
+  /** The pod's uid. */
+  readonly uid: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly addresses: readonly string[];
+  readonly node: string;
+  readonly serviceAccount: string;
+  readonly trustDomain: string;
+  /** Istio's canonical service name and revision, for telemetry. */
+  readonly canonicalName: string;
+  readonly canonicalRevision: string;
+  /** The owning workload (Deployment, StatefulSet, Job…) name, or the pod's. */
+  readonly workloadName: string;
+  readonly protocol: TunnelProtocol;
+  /** The waypoint fronting traffic addressed to this pod; a reference no proxy can resolve fails closed. */
+  readonly waypoint?: WaypointRef;
+  readonly mtls: MtlsPolicy;
+  /** Ids of the WorkloadSelector-scoped Authorizations that select this pod. */
+  readonly authorizationPolicies: readonly string[];
+  readonly ready: boolean;
+  readonly source: SourceRef;
+}
+
+export interface ServicePort {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: string;
+  readonly appProtocol?: string;
+}
+
+/** One endpoint of a Service: a workload and, per Service port, the pod port it is served on. */
+export interface ServiceEndpoint {
+  readonly workloadUid: string;
+  /** Service port → pod port. */
+  readonly ports: Readonly<Record<number, number>>;
+  readonly ready: boolean;
+}
+
+/** One Kubernetes Service (DESIGN §4). */
+export interface Service {
+  /** `<namespace>/<name>`. */
+  readonly id: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly hostname: string;
+  /** Cluster IPs; empty for a headless Service. */
+  readonly vips: readonly string[];
+  readonly ports: readonly ServicePort[];
+  readonly waypoint?: WaypointRef;
+  readonly endpoints: readonly ServiceEndpoint[];
+  readonly source: SourceRef;
+}
+
 /** An empty matcher (matches every connection); build real ones by spreading over it. */
 export const EMPTY_MATCH: Match = {
   principals: [],

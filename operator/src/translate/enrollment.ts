@@ -10,6 +10,8 @@
 //  5. A waypoint binds only what its Gateway serves (`istio.io/waypoint-for`: service (default), workload, all,
 //     none); a binding to a missing waypoint, or to one that does not serve that kind, is reported.
 
+import type { WaypointRef } from '@ambit/config';
+
 export const DATAPLANE_MODE_LABELS = ['istio.io/dataplane-mode', 'ambit.dev/dataplane-mode'] as const;
 export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
 export const USE_WAYPOINT_NAMESPACE_LABEL = 'istio.io/use-waypoint-namespace';
@@ -36,11 +38,6 @@ export function isEnrolled(pod: { labels: Labels; hostNetwork: boolean }, namesp
   if (own === 'none') return false;
   if (own === 'ambient') return true;
   return modeOf(namespaceLabels) === 'ambient';
-}
-
-export interface WaypointRef {
-  readonly namespace: string;
-  readonly name: string;
 }
 
 export type WaypointFor = 'service' | 'workload' | 'all' | 'none';
