@@ -1,0 +1,206 @@
+// The whole translation on a bookinfo-like cluster: records, per-object status, Mesh warnings, last good config.
+import { authorize, type Workload } from '@ambit/config';
+import type { AuthorizationPolicy, Gateway, PeerAuthentication } from '@ambit/codegen/crds';
+import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { translateCluster, type ClusterSnapshot } from './cluster-config.ts';
+
+const ns = (name: string, labels: Record<string, string> = {}): V1Namespace => ({
+  metadata: { name, labels },
+});
+
+function pod(name: string, sa: string, ip: string, labels: Record<string, string>): V1Pod {
+  return {
+    metadata: { name, namespace: 'default', uid: `uid-${name}`, labels },
+    spec: { containers: [], nodeName: 'node-a', serviceAccountName: sa },
+    status: {
+      phase: 'Running',
+      podIP: ip,
+      podIPs: [{ ip }],
+      conditions: [{ type: 'Ready', status: 'True' }],
+    },
+  };
+}
+
+const service = (name: string, ip: string, labels?: Record<string, string>): V1Service => ({
+  metadata: { name, namespace: 'default', labels },
+  spec: { clusterIP: ip, clusterIPs: [ip], ports: [{ name: 'http', port: 9080 }] },
+});
+
+const slice = (svc: string, podName: string): V1EndpointSlice => ({
+  metadata: { name: `${svc}-x`, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } },
+  addressType: 'IPv4',
+  ports: [{ name: 'http', port: 9080 }],
+  endpoints: [
+    {
+      addresses: ['x'],
+      conditions: { ready: true },
+      targetRef: { kind: 'Pod', uid: `uid-${podName}`, name: podName },
+    },
+  ],
+});
+
+function ap(
+  name: string,
+  spec: NonNullable<AuthorizationPolicy['spec']>,
+  namespace = 'default',
+): AuthorizationPolicy {
+  return {
+    apiVersion: 'security.istio.io/v1',
+    kind: 'AuthorizationPolicy',
+    metadata: { name, namespace },
+    spec,
+  };
+}
+
+const waypoint: Gateway = {
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'Gateway',
+  metadata: { name: 'waypoint', namespace: 'default' },
+  spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
+};
+
+const strictMesh: PeerAuthentication = {
+  apiVersion: 'security.istio.io/v1',
+  kind: 'PeerAuthentication',
+  metadata: { name: 'default', namespace: 'istio-system' },
+  spec: { mtls: { mode: 'STRICT' } },
+};
+
+const sleepPrincipal = 'cluster.local/ns/default/sa/sleep';
+
+function snapshot(policies: AuthorizationPolicy[]): ClusterSnapshot {
+  return {
+    mesh: { trustDomain: 'cluster.local', rootNamespace: 'istio-system', clusterDomain: 'cluster.local' },
+    namespaces: [ns('default', { 'istio.io/dataplane-mode': 'ambient' }), ns('istio-system')],
+    pods: [
+      pod('productpage', 'bookinfo-productpage', '10.244.1.10', { app: 'productpage', version: 'v1' }),
+      pod('sleep', 'sleep', '10.244.1.11', { app: 'sleep' }),
+      pod('notsleep', 'notsleep', '10.244.1.12', { app: 'notsleep' }),
+    ],
+    services: [
+      service('productpage', '10.96.0.20', { 'istio.io/use-waypoint': 'waypoint' }),
+      service('sleep', '10.96.0.21'),
+    ],
+    endpointSlices: [slice('productpage', 'productpage'), slice('sleep', 'sleep')],
+    gateways: [waypoint],
+    authorizationPolicies: policies,
+    peerAuthentications: [strictMesh],
+  };
+}
+
+const l4Allow = ap('productpage-viewer', {
+  selector: { matchLabels: { app: 'productpage' } },
+  action: 'ALLOW',
+  rules: [{ from: [{ source: { principals: [sleepPrincipal] } }] }],
+});
+const l7 = ap('productpage-l7', {
+  targetRefs: [{ kind: 'Service', group: '', name: 'productpage' }],
+  rules: [{ to: [{ operation: { methods: ['GET'] } }] }],
+});
+const custom = ap('ext', { action: 'CUSTOM', provider: { name: 'x' }, rules: [{}] });
+
+function conditionsOf(config: ReturnType<typeof translateCluster>, name: string) {
+  return config.statuses.find((s) => s.object.name === name)?.conditions;
+}
+
+function decide(config: ReturnType<typeof translateCluster>, dst: Workload, principal?: string) {
+  const policies = [...config.authorizations.values()].filter(
+    (a) =>
+      a.scope === 'Global' ||
+      (a.scope === 'Namespace' && a.namespace === dst.namespace) ||
+      dst.authorizationPolicies.includes(a.id),
+  );
+  const peer = principal ? { principal, namespace: 'default' } : undefined;
+  return authorize(
+    policies,
+    {
+      sourceIp: '10.244.1.11',
+      destinationIp: dst.addresses[0]!,
+      destinationPort: 9080,
+      ...(peer ? { peer } : {}),
+    },
+    dst.mtls,
+  ).allowed;
+}
+
+describe('translateCluster', () => {
+  const config = translateCluster(snapshot([l4Allow, l7, custom]));
+  const productpage = config.workloads.get('uid-productpage')!;
+
+  it('produces a workload per running pod, with selecting policies and the mesh-wide STRICT mode', () => {
+    expect([...config.workloads.keys()].sort()).toEqual(['uid-notsleep', 'uid-productpage', 'uid-sleep']);
+    expect(productpage.authorizationPolicies).toEqual(['default/productpage-viewer']);
+    expect(productpage.mtls.mode).toBe('STRICT');
+    expect(productpage.protocol).toBe('HBONE');
+  });
+
+  it('binds the labelled Service to the waypoint and lists its endpoints', () => {
+    const svc = config.services.get('default/productpage')!;
+    expect(svc.waypoint).toEqual({ namespace: 'default', name: 'waypoint' });
+    expect(svc.endpoints).toEqual([{ workloadUid: 'uid-productpage', ports: { 9080: 9080 }, ready: true }]);
+  });
+
+  it('enforces the L4 policy at ztunnel: sleep in, notsleep and plaintext out', () => {
+    expect(decide(config, productpage, sleepPrincipal)).toBe(true);
+    expect(decide(config, productpage, 'cluster.local/ns/default/sa/notsleep')).toBe(false);
+    expect(decide(config, productpage)).toBe(false);
+  });
+
+  it('says where each policy is enforced, and warns on the Mesh about what is not', () => {
+    expect(conditionsOf(config, 'productpage-viewer')).toEqual([
+      { type: 'ZtunnelAccepted', status: 'True', reason: 'Accepted', message: 'enforced by ztunnel' },
+    ]);
+    expect(conditionsOf(config, 'productpage-l7')).toEqual([
+      {
+        type: 'WaypointAccepted',
+        status: 'True',
+        reason: 'Accepted',
+        message: 'enforced by waypoint default/waypoint',
+      },
+    ]);
+    expect(conditionsOf(config, 'ext')?.[0]).toMatchObject({ status: 'False', reason: 'UnsupportedValue' });
+    expect(config.warnings).toEqual([
+      expect.objectContaining({
+        kind: 'AuthorizationPolicy',
+        namespace: 'default',
+        name: 'ext',
+        reason: 'UnsupportedValue',
+      }),
+    ]);
+  });
+
+  it('reports a targetRefs policy whose Service has no waypoint', () => {
+    const noWaypoint = ap('sleep-l7', {
+      targetRefs: [{ kind: 'Service', group: '', name: 'sleep' }],
+      rules: [{}],
+    });
+    const c = translateCluster(snapshot([noWaypoint]));
+    expect(conditionsOf(c, 'sleep-l7')?.[0]).toMatchObject({ status: 'False', reason: 'NoWaypoint' });
+    expect(conditionsOf(c, 'sleep-l7')?.[0]?.message).toContain('Service default/sleep has no waypoint');
+  });
+
+  it('keeps the last good version of a policy that became invalid, and says so', () => {
+    const broken = ap('productpage-viewer', {
+      ...l4Allow.spec,
+      rules: [{ to: [{ operation: { ports: ['http'] } }] }],
+    });
+    const next = translateCluster(snapshot([broken]), config);
+    expect(next.authorizations.get('default/productpage-viewer')).toEqual(
+      config.authorizations.get('default/productpage-viewer'),
+    );
+    const cond = conditionsOf(next, 'productpage-viewer')?.[0];
+    expect(cond).toMatchObject({ type: 'Accepted', status: 'False', reason: 'Invalid' });
+    expect(cond?.message).toContain('spec.rules[0].to[0].operation.ports[0]');
+    expect(cond?.message).toContain('the previous version stays in force');
+    expect(decide(next, next.workloads.get('uid-productpage')!, sleepPrincipal)).toBe(true);
+    expect(next.warnings.map((w) => w.name)).toEqual(['productpage-viewer']);
+  });
+
+  it('enforces nothing of an invalid policy that never had a good version', () => {
+    const broken = ap('new', { rules: [{ to: [{ operation: { ports: ['x'] } }] }] });
+    const c = translateCluster(snapshot([broken]));
+    expect(c.authorizations.has('default/new')).toBe(false);
+    expect(conditionsOf(c, 'new')?.[0]?.message).toContain('nothing of it is enforced');
+  });
+});

@@ -1,0 +1,271 @@
+// Joins the per-kind translations into the whole dataplane config and every object's status (a pure function of
+// a typed snapshot of the cluster and the previous result).
+//
+// Invariants:
+//  1. Every user policy gets exactly one status entry saying whether and where it is enforced.
+//  2. An AuthorizationPolicy that is wrong in meaning keeps its previous good record in force (if any) and says so.
+//  3. Every condition that says False also appears in the Mesh warnings.
+import type { Authorization, Service, Workload } from '@ambit/config';
+import type { AuthorizationPolicy, Gateway, PeerAuthentication } from '@ambit/codegen/crds';
+import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
+import { translateAuthorizationPolicy } from './authorization-policy.ts';
+import {
+  USE_WAYPOINT_LABEL,
+  WAYPOINT_FOR_LABEL,
+  type WaypointBinding,
+  type WaypointFor,
+  type WaypointLookup,
+} from './enrollment.ts';
+import { effectiveMtls, peerAuthenticationIssues } from './peer-authentication.ts';
+import { translateService } from './service.ts';
+import {
+  ACCEPTED,
+  Reason,
+  WAYPOINT_ACCEPTED,
+  ZTUNNEL_ACCEPTED,
+  warningsFrom,
+  type ConditionData,
+  type MeshWarning,
+  type ObjectStatus,
+} from './status.ts';
+import { translateWorkload } from './workload.ts';
+
+/** GatewayClasses whose Gateways are waypoints (DESIGN §3). */
+export const WAYPOINT_CLASSES: readonly string[] = ['ambit-waypoint', 'istio-waypoint'];
+
+export interface MeshSettings {
+  readonly trustDomain: string;
+  readonly rootNamespace: string;
+  readonly clusterDomain: string;
+}
+
+export interface ClusterSnapshot {
+  readonly mesh: MeshSettings;
+  readonly namespaces: readonly V1Namespace[];
+  readonly pods: readonly V1Pod[];
+  readonly services: readonly V1Service[];
+  readonly endpointSlices: readonly V1EndpointSlice[];
+  readonly gateways: readonly Gateway[];
+  readonly authorizationPolicies: readonly AuthorizationPolicy[];
+  readonly peerAuthentications: readonly PeerAuthentication[];
+}
+
+export interface ClusterConfig {
+  readonly workloads: ReadonlyMap<string, Workload>;
+  readonly services: ReadonlyMap<string, Service>;
+  readonly authorizations: ReadonlyMap<string, Authorization>;
+  readonly statuses: readonly ObjectStatus[];
+  readonly warnings: readonly MeshWarning[];
+}
+
+const key = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ''}/${name ?? ''}`;
+
+function waypointLookup(gateways: readonly Gateway[]): WaypointLookup {
+  const byKey = new Map<string, WaypointFor>();
+  for (const g of gateways) {
+    if (!WAYPOINT_CLASSES.includes(g.spec.gatewayClassName)) continue;
+    const label = g.metadata.labels?.[WAYPOINT_FOR_LABEL];
+    const serves: WaypointFor =
+      label === 'workload' || label === 'all' || label === 'none' ? label : 'service';
+    byKey.set(key(g.metadata.namespace, g.metadata.name), serves);
+  }
+  return { waypointFor: (ref) => byKey.get(key(ref.namespace, ref.name)) };
+}
+
+function condition(type: string, ok: boolean, reason: Reason, message: string): ConditionData {
+  return { type, status: ok ? 'True' : 'False', reason, message };
+}
+
+function policyRef(ap: AuthorizationPolicy) {
+  return {
+    group: 'security.istio.io',
+    kind: 'AuthorizationPolicy',
+    namespace: ap.metadata.namespace ?? '',
+    name: ap.metadata.name ?? '',
+  };
+}
+
+/** Where a targetRefs policy is enforced: each target must be a Service bound to a waypoint or a waypoint itself. */
+function waypointCondition(
+  ap: AuthorizationPolicy,
+  services: ReadonlyMap<string, { binding: WaypointBinding }>,
+  waypoints: WaypointLookup,
+): ConditionData {
+  const spec = ap.spec ?? {};
+  const refs = [...(spec.targetRefs ?? []), ...(spec.targetRef ? [spec.targetRef] : [])];
+  const ns = ap.metadata.namespace ?? '';
+  const problems: string[] = [];
+  const enforcedBy = new Set<string>();
+  for (const ref of refs) {
+    const target = `${ref.kind} ${ns}/${ref.name}`;
+    if (ref.kind === 'Service' && (ref.group ?? '') === '') {
+      const svc = services.get(key(ns, ref.name));
+      if (!svc) problems.push(`${target} not found`);
+      else if (svc.binding.kind !== 'bound')
+        problems.push(`${target} has no waypoint: label it ${USE_WAYPOINT_LABEL}`);
+      else enforcedBy.add(key(svc.binding.waypoint.namespace, svc.binding.waypoint.name));
+    } else if (ref.kind === 'Gateway') {
+      if (waypoints.waypointFor({ namespace: ns, name: ref.name }) === undefined)
+        problems.push(`${target} is not a waypoint`);
+      else enforcedBy.add(key(ns, ref.name));
+    } else {
+      problems.push(`${target}: targetRefs kind ${ref.kind} is not supported (use Service or Gateway)`);
+    }
+  }
+  if (problems.length > 0) {
+    const reason = problems.some((p) => p.endsWith('not found')) ? Reason.TargetNotFound : Reason.NoWaypoint;
+    return condition(WAYPOINT_ACCEPTED, false, reason, `not enforced for: ${problems.join('; ')}`);
+  }
+  return condition(
+    WAYPOINT_ACCEPTED,
+    true,
+    Reason.Accepted,
+    `enforced by waypoint ${[...enforcedBy].sort().join(', ')}`,
+  );
+}
+
+export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterConfig): ClusterConfig {
+  const { mesh } = snapshot;
+  const nsLabels = new Map(
+    snapshot.namespaces.map((n) => [n.metadata?.name ?? '', n.metadata?.labels ?? {}]),
+  );
+  const namespaceLabels = (name: string) => nsLabels.get(name);
+  const waypoints = waypointLookup(snapshot.gateways);
+  const statuses: ObjectStatus[] = [];
+
+  // Services first: targetRefs policies need their waypoint bindings.
+  const slicesByService = new Map<string, V1EndpointSlice[]>();
+  for (const s of snapshot.endpointSlices) {
+    const k = key(s.metadata?.namespace, s.metadata?.labels?.['kubernetes.io/service-name']);
+    slicesByService.set(k, [...(slicesByService.get(k) ?? []), s]);
+  }
+  const services = new Map<string, Service>();
+  const serviceBindings = new Map<string, { binding: WaypointBinding }>();
+  for (const svc of snapshot.services) {
+    const k = key(svc.metadata?.namespace, svc.metadata?.name);
+    const t = translateService(svc, slicesByService.get(k) ?? [], {
+      clusterDomain: mesh.clusterDomain,
+      namespaceLabels,
+      waypoints,
+    });
+    if (t.kind !== 'service') continue;
+    services.set(t.record.id, t.record);
+    serviceBindings.set(k, { binding: t.waypoint });
+    if (t.waypoint.kind === 'unresolved') {
+      statuses.push({
+        object: t.record.source,
+        conditions: [condition(WAYPOINT_ACCEPTED, false, Reason.WaypointNotFound, t.waypoint.message)],
+      });
+    }
+  }
+
+  // Authorization.
+  const authorizations = new Map<string, Authorization>();
+  const selectorPolicies: { id: string; namespace: string; labels: Record<string, string | undefined> }[] =
+    [];
+  for (const ap of snapshot.authorizationPolicies) {
+    const t = translateAuthorizationPolicy(ap, { rootNamespace: mesh.rootNamespace });
+    const object = policyRef(ap);
+    const id = key(object.namespace, object.name);
+    switch (t.kind) {
+      case 'ztunnel': {
+        authorizations.set(id, t.record);
+        if (t.record.scope === 'WorkloadSelector') {
+          selectorPolicies.push({
+            id,
+            namespace: object.namespace,
+            labels: ap.spec?.selector?.matchLabels ?? {},
+          });
+        }
+        const ok = t.notes.length === 0;
+        const message = ok
+          ? 'enforced by ztunnel'
+          : t.notes.map((n) => `${n.field}: ${n.message}`).join('; ');
+        statuses.push({
+          object,
+          conditions: [
+            condition(ZTUNNEL_ACCEPTED, ok, ok ? Reason.Accepted : Reason.UnsupportedValue, message),
+          ],
+        });
+        break;
+      }
+      case 'waypoint':
+        statuses.push({ object, conditions: [waypointCondition(ap, serviceBindings, waypoints)] });
+        break;
+      case 'not-enforced':
+        statuses.push({
+          object,
+          conditions: [
+            condition(
+              ACCEPTED,
+              false,
+              t.reason === 'DryRun' ? Reason.DryRun : Reason.UnsupportedValue,
+              t.message,
+            ),
+          ],
+        });
+        break;
+      case 'invalid': {
+        const kept = previous?.authorizations.get(id);
+        if (kept) authorizations.set(id, kept);
+        const errors = t.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+        const suffix = kept ? '; the previous version stays in force' : '; nothing of it is enforced';
+        statuses.push({
+          object,
+          conditions: [condition(ACCEPTED, false, Reason.Invalid, `${errors}${suffix}`)],
+        });
+        break;
+      }
+    }
+  }
+  const selectingPolicies = (namespace: string, labels: Readonly<Record<string, string>>) =>
+    selectorPolicies
+      .filter((p) => p.namespace === namespace || p.namespace === mesh.rootNamespace)
+      .filter((p) => Object.entries(p.labels).every(([k, v]) => labels[k] === v))
+      .map((p) => p.id)
+      .sort();
+
+  // PeerAuthentication: resolved per workload below; report what has no effect.
+  for (const pa of snapshot.peerAuthentications) {
+    const issues = peerAuthenticationIssues(pa, mesh.rootNamespace);
+    const object = {
+      group: 'security.istio.io',
+      kind: 'PeerAuthentication',
+      namespace: pa.metadata.namespace ?? '',
+      name: pa.metadata.name ?? '',
+    };
+    statuses.push({
+      object,
+      conditions: [
+        issues.length === 0
+          ? condition(ZTUNNEL_ACCEPTED, true, Reason.Accepted, 'enforced by ztunnel')
+          : condition(ZTUNNEL_ACCEPTED, false, Reason.UnsupportedValue, issues.join('; ')),
+      ],
+    });
+  }
+
+  // Workloads.
+  const workloads = new Map<string, Workload>();
+  for (const pod of snapshot.pods) {
+    const t = translateWorkload(pod, {
+      trustDomain: mesh.trustDomain,
+      namespaceLabels,
+      waypoints,
+      selectingPolicies,
+      mtls: (namespace, labels) => {
+        const m = effectiveMtls({ namespace, labels }, snapshot.peerAuthentications, mesh.rootNamespace);
+        return { mode: m.mode, ports: m.ports };
+      },
+    });
+    if (t.kind !== 'workload') continue;
+    workloads.set(t.record.uid, t.record);
+    if (t.waypoint.kind === 'unresolved') {
+      statuses.push({
+        object: t.record.source,
+        conditions: [condition(WAYPOINT_ACCEPTED, false, Reason.WaypointNotFound, t.waypoint.message)],
+      });
+    }
+  }
+
+  return { workloads, services, authorizations, statuses, warnings: warningsFrom(statuses) };
+}

@@ -1,0 +1,51 @@
+// Status as data (STYLE §2): the conditions translation decides for each user object, and the Mesh warnings.
+import type { SourceRef } from '@ambit/config';
+
+/** Condition types, as Istio writes them on policies in ambient mode. */
+export const ZTUNNEL_ACCEPTED = 'ZtunnelAccepted';
+export const WAYPOINT_ACCEPTED = 'WaypointAccepted';
+export const ACCEPTED = 'Accepted';
+
+/** Fixed reasons, so that users and tests can match on them. */
+export const Reason = {
+  Accepted: 'Accepted',
+  UnsupportedValue: 'UnsupportedValue',
+  Invalid: 'Invalid',
+  DryRun: 'DryRun',
+  TargetNotFound: 'TargetNotFound',
+  NoWaypoint: 'NoWaypoint',
+  WaypointNotFound: 'WaypointNotFound',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+export interface ConditionData {
+  readonly type: string;
+  readonly status: 'True' | 'False';
+  readonly reason: Reason;
+  readonly message: string;
+}
+
+/** The conditions of one object. */
+export interface ObjectStatus {
+  readonly object: SourceRef;
+  readonly conditions: readonly ConditionData[];
+}
+
+/** One line of `Mesh.status.warnings`: something whose intent is not (fully) enforced. */
+export interface MeshWarning {
+  readonly group: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly reason: Reason;
+  readonly message: string;
+}
+
+/** Warnings for every condition that says False. */
+export function warningsFrom(statuses: readonly ObjectStatus[]): MeshWarning[] {
+  return statuses.flatMap((s) =>
+    s.conditions
+      .filter((c) => c.status === 'False')
+      .map((c) => ({ ...s.object, reason: c.reason, message: c.message })),
+  );
+}
