@@ -1,0 +1,42 @@
+// Computes what changed between two versions of a proxy's records, so that only deltas are pushed (issue 4).
+import { isDeepStrictEqual } from 'node:util';
+import type { ProxyConfig } from './scope.ts';
+
+/** Changed (new or different) records and removed ids, per kind. */
+export interface ConfigDelta {
+  readonly workloads: { readonly changed: readonly string[]; readonly removed: readonly string[] };
+  readonly services: { readonly changed: readonly string[]; readonly removed: readonly string[] };
+  readonly authorizations: { readonly changed: readonly string[]; readonly removed: readonly string[] };
+}
+
+function diffMap<T>(prev: ReadonlyMap<string, T>, next: ReadonlyMap<string, T>) {
+  const changed: string[] = [];
+  const removed: string[] = [];
+  for (const [id, record] of next) {
+    const old = prev.get(id);
+    // Records are immutable: the same object means unchanged without a deep comparison.
+    if (old !== record && (old === undefined || !isDeepStrictEqual(old, record))) changed.push(id);
+  }
+  for (const id of prev.keys()) if (!next.has(id)) removed.push(id);
+  return { changed: changed.sort(), removed: removed.sort() };
+}
+
+export function diffConfig(prev: ProxyConfig, next: ProxyConfig): ConfigDelta {
+  return {
+    workloads: diffMap(prev.workloads, next.workloads),
+    services: diffMap(prev.services, next.services),
+    authorizations: diffMap(prev.authorizations, next.authorizations),
+  };
+}
+
+export function isEmptyDelta(d: ConfigDelta): boolean {
+  return [d.workloads, d.services, d.authorizations].every(
+    (k) => k.changed.length === 0 && k.removed.length === 0,
+  );
+}
+
+export const EMPTY_CONFIG: ProxyConfig = {
+  workloads: new Map(),
+  services: new Map(),
+  authorizations: new Map(),
+};

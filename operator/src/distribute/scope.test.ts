@@ -1,0 +1,88 @@
+import { EMPTY_MATCH, type Authorization, type Workload } from '@ambit/config';
+import { describe, expect, it } from 'vitest';
+import { diffConfig, EMPTY_CONFIG, isEmptyDelta } from './delta.ts';
+import { ztunnelScope, type FullConfig } from './scope.ts';
+
+function workload(
+  uid: string,
+  node: string,
+  namespace: string,
+  policies: string[] = [],
+  protocol: Workload['protocol'] = 'HBONE',
+): Workload {
+  return {
+    uid,
+    name: uid,
+    namespace,
+    addresses: ['10.0.0.1'],
+    node,
+    serviceAccount: 'default',
+    trustDomain: 'cluster.local',
+    canonicalName: uid,
+    canonicalRevision: 'latest',
+    workloadName: uid,
+    protocol,
+    mtls: { mode: 'PERMISSIVE', ports: {} },
+    authorizationPolicies: policies,
+    ready: true,
+    source: { group: '', kind: 'Pod', namespace, name: uid },
+  };
+}
+
+function policy(id: string, scope: Authorization['scope']): Authorization {
+  const [namespace, name] = id.split('/') as [string, string];
+  return {
+    id,
+    name,
+    namespace,
+    scope,
+    action: 'Allow',
+    rules: [{ allOf: [{ matches: [EMPTY_MATCH] }] }],
+    source: { group: 'security.istio.io', kind: 'AuthorizationPolicy', namespace, name },
+  };
+}
+
+const config: FullConfig = {
+  workloads: new Map([
+    ['a', workload('a', 'n1', 'shop', ['shop/sel'])],
+    ['b', workload('b', 'n2', 'bank')],
+    ['c', workload('c', 'n1', 'bank', [], 'NONE')],
+  ]),
+  services: new Map(),
+  authorizations: new Map([
+    ['istio-system/global', policy('istio-system/global', 'Global')],
+    ['shop/ns', policy('shop/ns', 'Namespace')],
+    ['bank/ns', policy('bank/ns', 'Namespace')],
+    ['shop/sel', policy('shop/sel', 'WorkloadSelector')],
+    ['shop/other', policy('shop/other', 'WorkloadSelector')],
+  ]),
+};
+
+describe('ztunnelScope', () => {
+  it('sends every workload but only the policies of enrolled workloads on the node', () => {
+    const n1 = ztunnelScope(config, 'n1');
+    expect([...n1.workloads.keys()]).toEqual(['a', 'b', 'c']);
+    expect([...n1.authorizations.keys()].sort()).toEqual(['istio-system/global', 'shop/ns', 'shop/sel']);
+    expect([...ztunnelScope(config, 'n2').authorizations.keys()].sort()).toEqual([
+      'bank/ns',
+      'istio-system/global',
+    ]);
+    expect(ztunnelScope(config, 'n3').authorizations.size).toBe(0);
+  });
+});
+
+describe('diffConfig', () => {
+  it('reports a first snapshot as all changed, an identical one as empty, and removals', () => {
+    const n1 = ztunnelScope(config, 'n1');
+    const first = diffConfig(EMPTY_CONFIG, n1);
+    expect(first.workloads.changed).toEqual(['a', 'b', 'c']);
+    expect(isEmptyDelta(diffConfig(n1, ztunnelScope(config, 'n1')))).toBe(true);
+    const moved: FullConfig = {
+      ...config,
+      workloads: new Map([['a', { ...workload('a', 'n1', 'shop', ['shop/sel']), ready: false }]]),
+    };
+    const d = diffConfig(n1, ztunnelScope(moved, 'n1'));
+    expect(d.workloads).toEqual({ changed: ['a'], removed: ['b', 'c'] });
+    expect(d.authorizations).toEqual({ changed: [], removed: [] });
+  });
+});
