@@ -31,7 +31,7 @@ $(STAMP): package.json package-lock.json
 
 install-components:
 	@command -v go >/dev/null || { echo "install: the Go toolchain is required to build kube-apiserver and etcd"; exit 1; }
-	@e2e/components/build.sh etcd kube-apiserver >/dev/null
+	@e2e/components/build.sh >/dev/null
 
 codegen: install-node
 	node codegen/src/main.ts

@@ -1,8 +1,8 @@
-// Builds kube-apiserver's command line and starts it on loopback, ready when `/readyz` answers 200.
-import { ClusterError } from './errors.ts';
+// Builds kube-apiserver's command line (kubeadm's flags) and starts it, ready when `/readyz` answers 200.
 import type { PkiPaths } from './pki-files.ts';
-import { launch, type ManagedProcess } from './process.ts';
-import { waitReady } from './readiness.ts';
+import { FRONT_PROXY_CLIENT_IDENTITY } from './pki.ts';
+import type { ManagedProcess } from './process.ts';
+import { launchReady } from './readiness.ts';
 import type { ApiClient } from './rest.ts';
 
 /** The in-cluster name of the apiserver, used as token issuer and audience. */
@@ -11,21 +11,24 @@ export const SERVICE_CLUSTER_IP_RANGE = '10.96.0.0/16';
 
 export interface ApiserverOptions {
   readonly etcdUrl: string;
+  /** Listen and advertise address (in the `kubernetes` Service's endpoints). @default '127.0.0.1' */
+  readonly bindAddress?: string;
   readonly securePort: number;
   /** Scratch dir the apiserver may write generated certs to (it does not, since we pass ours). */
   readonly certDir: string;
   readonly pki: PkiPaths;
 }
 
-export function apiserverUrl(securePort: number): string {
-  return `https://127.0.0.1:${securePort}`;
+export function apiserverUrl(securePort: number, bindAddress = '127.0.0.1'): string {
+  return `https://${bindAddress}:${securePort}`;
 }
 
 export function apiserverArgs(o: ApiserverOptions): string[] {
+  const address = o.bindAddress ?? '127.0.0.1';
   return [
     `--etcd-servers=${o.etcdUrl}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${address}`,
+    `--advertise-address=${address}`,
     `--secure-port=${o.securePort}`,
     `--cert-dir=${o.certDir}`,
     `--tls-cert-file=${o.pki.apiserverCert}`,
@@ -37,7 +40,23 @@ export function apiserverArgs(o: ApiserverOptions): string[] {
     `--api-audiences=${SERVICE_ACCOUNT_ISSUER}`,
     `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
     '--authorization-mode=Node,RBAC',
+    // Kubelets may then only touch their own Node and the pods bound to it, as on a kubeadm cluster.
+    '--enable-admission-plugins=NodeRestriction',
     '--allow-privileged=true',
+    // Towards kubelets (exec, logs, port-forward): our client cert, their serving certs checked against the CA,
+    // dialled at the node's InternalIP (fake kubelets have no resolvable hostname).
+    `--kubelet-client-certificate=${o.pki.apiserverKubeletClientCert}`,
+    `--kubelet-client-key=${o.pki.apiserverKubeletClientKey}`,
+    `--kubelet-certificate-authority=${o.pki.caCert}`,
+    '--kubelet-preferred-address-types=InternalIP',
+    // The aggregation layer, as kubeadm configures it: a separate front-proxy CA and client cert.
+    `--proxy-client-cert-file=${o.pki.frontProxyClientCert}`,
+    `--proxy-client-key-file=${o.pki.frontProxyClientKey}`,
+    `--requestheader-client-ca-file=${o.pki.frontProxyCaCert}`,
+    `--requestheader-allowed-names=${FRONT_PROXY_CLIENT_IDENTITY.cn}`,
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-username-headers=X-Remote-User',
     // APF bootstraps its own objects and config workers at start; a test cluster has no load to shape.
     '--enable-priority-and-fairness=false',
     '--profiling=false',
@@ -57,14 +76,8 @@ export async function startApiserver(
   api: ApiClient,
   timeoutMs = 60_000,
 ): Promise<ManagedProcess> {
-  const proc = await launch({ name: 'kube-apiserver', bin, args: apiserverArgs(opts), logPath });
-  try {
-    await waitReady(proc, { probe: () => isReady(api), timeoutMs, intervalMs: 250 });
-    return proc;
-  } catch (err) {
-    await proc.stop();
-    throw err instanceof ClusterError
-      ? err
-      : new ClusterError('ERR_CLUSTER_PROCESS_EXITED', 'kube-apiserver failed to start', { cause: err });
-  }
+  return launchReady(
+    { name: 'kube-apiserver', bin, args: apiserverArgs(opts), logPath },
+    { probe: () => isReady(api), timeoutMs, intervalMs: 250 },
+  );
 }

@@ -1,21 +1,38 @@
-// Finds the etcd and kube-apiserver binaries: $AMBIT_K8S_BIN, or whatever e2e/components/build.sh builds or reuses.
+// Finds the control-plane binaries: $AMBIT_K8S_BIN, or whatever e2e/components/build.sh builds or reuses.
 import { spawn, spawnSync } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AMBIT_K8S_BIN, type HarnessEnv } from './env.ts';
 import { ClusterError } from './errors.ts';
 
+/** Paths in the bin dir; only those of the components asked for are checked to exist. */
 export interface Binaries {
   readonly dir: string;
   readonly etcd: string;
   readonly kubeApiserver: string;
+  readonly kubeControllerManager: string;
+  readonly kubeScheduler: string;
 }
 
 export const BUILD_SCRIPT = join(import.meta.dirname, '..', 'components', 'build.sh');
-const COMPONENTS = ['etcd', 'kube-apiserver'] as const;
 
-function binariesIn(dir: string): Binaries {
-  return { dir, etcd: join(dir, 'etcd'), kubeApiserver: join(dir, 'kube-apiserver') };
+/** Everything startCluster may run; build.sh's default list is the same (a unit test keeps them in step). */
+export const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+/** The components a control plane of the given kind runs. */
+export function componentsFor(controlPlane: 'apiserver' | 'full'): readonly Component[] {
+  return controlPlane === 'full' ? COMPONENTS : ['etcd', 'kube-apiserver'];
+}
+
+export function binariesIn(dir: string): Binaries {
+  return {
+    dir,
+    etcd: join(dir, 'etcd'),
+    kubeApiserver: join(dir, 'kube-apiserver'),
+    kubeControllerManager: join(dir, 'kube-controller-manager'),
+    kubeScheduler: join(dir, 'kube-scheduler'),
+  };
 }
 
 async function assertExecutable(path: string, hint: string): Promise<void> {
@@ -33,9 +50,9 @@ function hasGo(env: NodeJS.ProcessEnv): boolean {
 }
 
 /** Runs build.sh (progress goes to our stderr) and returns the bin dir it prints. */
-function runBuild(env: NodeJS.ProcessEnv): Promise<string> {
+function runBuild(env: NodeJS.ProcessEnv, components: readonly Component[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [BUILD_SCRIPT, ...COMPONENTS], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [BUILD_SCRIPT, ...components], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderrTail = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -53,7 +70,7 @@ function runBuild(env: NodeJS.ProcessEnv): Promise<string> {
         return reject(
           new ClusterError(
             'ERR_CLUSTER_PREREQUISITE',
-            `the go toolchain is not on PATH: it builds etcd and kube-apiserver (install Go, or set ${AMBIT_K8S_BIN} to a dir holding both)`,
+            `the go toolchain is not on PATH: it builds ${components.join(', ')} (install Go, or set ${AMBIT_K8S_BIN} to a dir holding them)`,
           ),
         );
       }
@@ -65,13 +82,16 @@ function runBuild(env: NodeJS.ProcessEnv): Promise<string> {
 }
 
 /** Prebuilt binaries from $AMBIT_K8S_BIN, else build (or reuse the cache) via build.sh. */
-export async function resolveBinaries(harness: HarnessEnv, env: NodeJS.ProcessEnv): Promise<Binaries> {
+export async function resolveBinaries(
+  harness: HarnessEnv,
+  env: NodeJS.ProcessEnv,
+  components: readonly Component[] = COMPONENTS,
+): Promise<Binaries> {
   const fromEnv = harness.k8sBinDir !== undefined;
-  const bins = binariesIn(harness.k8sBinDir ?? (await runBuild(env)));
+  const dir = harness.k8sBinDir ?? (await runBuild(env, components));
   const hint = fromEnv
-    ? `${AMBIT_K8S_BIN}=${harness.k8sBinDir} must hold etcd and kube-apiserver`
-    : `rerun ${BUILD_SCRIPT}`;
-  await assertExecutable(bins.etcd, hint);
-  await assertExecutable(bins.kubeApiserver, hint);
-  return bins;
+    ? `${AMBIT_K8S_BIN}=${harness.k8sBinDir} must hold ${components.join(', ')}`
+    : `rerun ${BUILD_SCRIPT} ${components.join(' ')}`;
+  for (const c of components) await assertExecutable(join(dir, c), hint);
+  return binariesIn(dir);
 }

@@ -4,13 +4,16 @@ import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ApiextensionsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, inject, it, vi } from 'vitest';
-import { startCluster } from './cluster.ts';
+import { startCluster, type ClusterPids } from './cluster.ts';
 import { findCrdFiles } from './crd-files.ts';
 import { parseManifests } from './manifests.ts';
 
 const execFileAsync = promisify(execFile);
 
+const every = (p: ClusterPids): number[] => [p.etcd, p.apiserver, p.controllerManager, p.scheduler];
+
 function alive(pid: number): boolean {
+  if (pid <= 0) throw new Error(`not a process id: ${pid}`); // kill(-1, 0) would ask about every process
   try {
     process.kill(pid, 0);
     return true;
@@ -60,10 +63,14 @@ describe('the shared integration cluster', () => {
 });
 
 describe('a cluster of its own', () => {
-  it('keeps data across an apiserver restart and leaves nothing behind on stop', async () => {
-    const cluster = await startCluster({ name: 'restart-test' });
+  it('binds another address, keeps data and controllers across an apiserver restart, leaves nothing on stop', async () => {
+    // Any 127/8 address exists on the host; a later slice binds the underlay bridge's 172.30.0.1 the same way.
+    const cluster = await startCluster({ name: 'restart-test', bindAddress: '127.0.0.2' });
     const before = cluster.pids();
     try {
+      expect(cluster.server).toMatch(/^https:\/\/127\.0\.0\.2:\d+$/);
+      expect(cluster.kubeConfig().getCurrentCluster()?.server).toBe(cluster.server);
+      for (const pid of every(before)) expect(alive(pid), `pid ${pid}`).toBe(true);
       const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
       await core.createNamespacedConfigMap({
         namespace: 'default',
@@ -71,19 +78,53 @@ describe('a cluster of its own', () => {
       });
 
       await cluster.restartApiserver();
-      expect(cluster.pids().etcd).toBe(before.etcd);
-      expect(cluster.pids().apiserver).not.toBe(before.apiserver);
+      const after = cluster.pids();
+      expect(after.etcd).toBe(before.etcd);
+      expect(after.controllerManager).toBe(before.controllerManager);
+      expect(after.scheduler).toBe(before.scheduler);
+      expect(after.apiserver).not.toBe(before.apiserver);
       expect(alive(before.apiserver)).toBe(false);
 
       const fresh = cluster.kubeConfig().makeApiClient(CoreV1Api);
       const cm = await fresh.readNamespacedConfigMap({ namespace: 'default', name: 'survivor' });
       expect(cm.data).toEqual({ answer: '42' });
+      // The controller-manager reconnected on its own (it dials the bind address through its kubeconfig).
+      await fresh.createNamespace({ body: { metadata: { name: 'after-restart' } } });
+      await vi.waitFor(
+        () => fresh.readNamespacedServiceAccount({ namespace: 'after-restart', name: 'default' }),
+        {
+          timeout: 60_000,
+          interval: 250,
+        },
+      );
     } finally {
       await cluster.stop();
     }
-    const after = cluster.pids();
-    for (const pid of [after.etcd, after.apiserver]) expect(alive(pid), `pid ${pid}`).toBe(false);
+    for (const pid of [...every(before), cluster.pids().apiserver]) {
+      expect(alive(pid), `pid ${pid}`).toBe(false);
+    }
     expect(existsSync(cluster.workDir)).toBe(false);
     await expect(cluster.restartApiserver()).rejects.toMatchObject({ code: 'ERR_CLUSTER_STOPPED' });
   }, 180_000);
+
+  it('runs just etcd and the apiserver when asked', async () => {
+    const cluster = await startCluster({ name: 'apiserver-only', controlPlane: 'apiserver' });
+    try {
+      const pids = cluster.pids();
+      expect(pids.controllerManager).toBe(-1);
+      expect(pids.scheduler).toBe(-1);
+      expect(alive(pids.apiserver)).toBe(true);
+      const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+      expect((await core.readNamespace({ name: 'default' })).metadata?.name).toBe('default');
+    } finally {
+      await cluster.stop();
+    }
+    expect(existsSync(cluster.workDir)).toBe(false);
+  }, 120_000);
+
+  it('refuses a bind address that is not an IPv4 address', async () => {
+    await expect(startCluster({ bindAddress: 'localhost' })).rejects.toMatchObject({
+      code: 'ERR_CLUSTER_INVALID_OPTION',
+    });
+  });
 });

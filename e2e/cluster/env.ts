@@ -2,7 +2,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-/** Directory holding prebuilt `etcd` and `kube-apiserver`; skips e2e/components/build.sh. */
+/** Directory holding prebuilt control-plane binaries (see binaries.ts COMPONENTS); skips e2e/components/build.sh. */
 export const AMBIT_K8S_BIN = 'AMBIT_K8S_BIN';
 /** `1` keeps a stopped cluster's work dir (certs, logs, etcd data) for a post-mortem. */
 export const AMBIT_KEEP_CLUSTER = 'AMBIT_KEEP_CLUSTER';

@@ -1,7 +1,6 @@
 // Builds etcd's command line and starts a single-member, loopback-only etcd for one test cluster.
-import { ClusterError } from './errors.ts';
-import { launch, type ManagedProcess } from './process.ts';
-import { waitReady } from './readiness.ts';
+import type { ManagedProcess } from './process.ts';
+import { launchReady } from './readiness.ts';
 
 export interface EtcdOptions {
   /** @default 'default' */
@@ -48,14 +47,8 @@ export async function startEtcd(
   logPath: string,
   timeoutMs = 30_000,
 ): Promise<ManagedProcess> {
-  const proc = await launch({ name: 'etcd', bin, args: etcdArgs(opts), logPath });
-  try {
-    await waitReady(proc, { probe: () => healthy(opts.clientPort), timeoutMs });
-    return proc;
-  } catch (err) {
-    await proc.stop();
-    throw err instanceof ClusterError
-      ? err
-      : new ClusterError('ERR_CLUSTER_PROCESS_EXITED', 'etcd failed to start', { cause: err });
-  }
+  return launchReady(
+    { name: 'etcd', bin, args: etcdArgs(opts), logPath },
+    { probe: () => healthy(opts.clientPort), timeoutMs },
+  );
 }

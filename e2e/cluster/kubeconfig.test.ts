@@ -31,4 +31,11 @@ describe('renderKubeconfig', () => {
     expect(kc.getCurrentCluster()?.caData).toBe(Buffer.from(params.caPem).toString('base64'));
     expect(kc.getCurrentUser()?.name).toBe('c1-admin');
   });
+
+  it('names the user after a component when given', () => {
+    const kc = new KubeConfig();
+    kc.loadFromString(renderKubeconfig({ ...params, user: 'system:kube-scheduler' }));
+    expect(kc.getCurrentUser()?.name).toBe('system:kube-scheduler');
+    expect(kc.getCurrentContext()).toBe('c1');
+  });
 });

@@ -1,10 +1,12 @@
-// Renders and writes an admin kubeconfig with the CA and client credentials embedded (kubectl and client-node read it).
+// Renders and writes kubeconfigs (the admin's, each component's) with the CA and client credentials embedded.
 import { writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 
 export interface KubeconfigParams {
-  /** Used for the cluster, user and context names. */
+  /** Names the cluster and the context. */
   readonly name: string;
+  /** Names the user entry. @default `${name}-admin` */
+  readonly user?: string;
   /** https URL of the apiserver. */
   readonly server: string;
   readonly caPem: string;
@@ -15,7 +17,7 @@ export interface KubeconfigParams {
 const b64 = (pem: string): string => Buffer.from(pem, 'utf8').toString('base64');
 
 export function renderKubeconfig(p: KubeconfigParams): string {
-  const user = `${p.name}-admin`;
+  const user = p.user ?? `${p.name}-admin`;
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',

@@ -1,7 +1,14 @@
 import { X509Certificate, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { x509 } from './x509.ts';
-import { createClusterPki, issueClientCert, nodeIdentity, type ClusterPki } from './pki.ts';
+import {
+  apiserverServing,
+  createClusterPki,
+  issueClientCert,
+  nodeIdentity,
+  type CertAndKey,
+  type ClusterPki,
+} from './pki.ts';
 
 let pki: ClusterPki;
 beforeAll(async () => {
@@ -123,5 +130,60 @@ describe('service-account keys', () => {
     expect(verify('sha256', data, pub, sign('sha256', data, priv))).toBe(true);
     expect(pki.serviceAccount.privateKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
     expect(pki.serviceAccount.publicKeyPem).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+  });
+});
+
+describe('control-plane component certs', () => {
+  const subject = (c: CertAndKey): string[] => node(c.certPem).subject.split('\n');
+  const issuedBy = (c: CertAndKey, ca: CertAndKey): boolean =>
+    node(c.certPem).checkIssued(node(ca.certPem)) && node(c.certPem).verify(node(ca.certPem).publicKey);
+
+  it('names the controller-manager and scheduler as kubeadm does, so the built-in RBAC bindings apply', () => {
+    expect(subject(pki.controllerManager)).toEqual(['CN=system:kube-controller-manager']);
+    expect(subject(pki.scheduler)).toEqual(['CN=system:kube-scheduler']);
+    for (const c of [pki.controllerManager, pki.scheduler]) {
+      expect(issuedBy(c, pki.ca)).toBe(true);
+      expect(extendedKeyUsage(c.certPem)).toEqual([x509.ExtendedKeyUsage.clientAuth]);
+      expect(node(c.certPem).checkPrivateKey(createPrivateKey(c.keyPem))).toBe(true);
+    }
+  });
+
+  it('gives the apiserver a system:masters client cert towards kubelets', () => {
+    expect(subject(pki.apiserverKubeletClient)).toEqual(
+      expect.arrayContaining(['CN=kube-apiserver-kubelet-client', 'O=system:masters']),
+    );
+    expect(issuedBy(pki.apiserverKubeletClient, pki.ca)).toBe(true);
+    expect(extendedKeyUsage(pki.apiserverKubeletClient.certPem)).toEqual([x509.ExtendedKeyUsage.clientAuth]);
+  });
+
+  it('issues the front-proxy client from a CA of its own, not the cluster CA', () => {
+    expect(node(pki.frontProxyCa.certPem).ca).toBe(true);
+    expect(node(pki.frontProxyCa.certPem).subject).toBe('CN=front-proxy-ca');
+    expect(subject(pki.frontProxyClient)).toEqual(['CN=front-proxy-client']);
+    expect(issuedBy(pki.frontProxyClient, pki.frontProxyCa)).toBe(true);
+    expect(issuedBy(pki.frontProxyClient, pki.ca)).toBe(false);
+  });
+
+  it('serves the controller-manager and scheduler ports on loopback only', () => {
+    for (const c of [pki.controllerManagerServing, pki.schedulerServing]) {
+      expect(node(c.certPem).subjectAltName).toBe('DNS:localhost, IP Address:127.0.0.1');
+      expect(issuedBy(c, pki.ca)).toBe(true);
+      expect(extendedKeyUsage(c.certPem)).toEqual([x509.ExtendedKeyUsage.serverAuth]);
+    }
+  });
+});
+
+describe('apiserver bind address', () => {
+  it('adds a non-loopback bind address to the serving cert', async () => {
+    const other = await createClusterPki({ bindAddress: '172.30.0.1' });
+    const cert = node(other.apiserver.certPem);
+    expect(cert.checkIP('172.30.0.1')).toBe('172.30.0.1');
+    expect(cert.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    expect(cert.checkIP('10.96.0.1')).toBe('10.96.0.1');
+  });
+
+  it('does not repeat an address already in the cert', () => {
+    expect(apiserverServing('127.0.0.1').ips).toEqual(['127.0.0.1', '10.96.0.1']);
+    expect(apiserverServing('172.30.0.1').ips).toEqual(['127.0.0.1', '10.96.0.1', '172.30.0.1']);
   });
 });

@@ -35,18 +35,39 @@ export interface ServingIdentity {
   readonly ips: readonly string[];
 }
 
-/** Everything the apiserver and its admin need; later components get their certs from issueClientCert(ca, …). */
+/**
+ * Everything the control plane and its admin need, laid out as kubeadm does; later components (kubelets) get their
+ * certs from issueClientCert(ca, …).
+ */
 export interface ClusterPki {
   readonly ca: CertAndKey;
   readonly apiserver: CertAndKey;
   readonly admin: CertAndKey;
   /** Signs and verifies service-account tokens. */
   readonly serviceAccount: KeyPairPem;
+  /** The apiserver's client cert towards kubelets (exec, logs, port-forward). */
+  readonly apiserverKubeletClient: CertAndKey;
+  /** A CA of its own for the aggregation layer's request headers, as kubeadm keeps it apart from the cluster CA. */
+  readonly frontProxyCa: CertAndKey;
+  /** The apiserver's client cert towards aggregated apiservers, signed by frontProxyCa. */
+  readonly frontProxyClient: CertAndKey;
+  /** Client certs embedded in the controller-manager's and scheduler's kubeconfigs. */
+  readonly controllerManager: CertAndKey;
+  readonly scheduler: CertAndKey;
+  /** Serving certs of their secure ports on 127.0.0.1 (so readiness probes verify them with the cluster CA). */
+  readonly controllerManagerServing: CertAndKey;
+  readonly schedulerServing: CertAndKey;
+}
+
+export interface ClusterPkiOptions {
+  /** An extra address the apiserver listens on, added to its serving cert. @default '127.0.0.1' */
+  readonly bindAddress?: string;
 }
 
 /** The first IP of the service CIDR 10.96.0.0/16: the `kubernetes.default` ClusterIP. */
 export const KUBERNETES_SERVICE_IP = '10.96.0.1';
 
+/** The apiserver's serving identity when it binds 127.0.0.1; see apiserverServing for another bind address. */
 export const APISERVER_SERVING: ServingIdentity = {
   cn: 'kube-apiserver',
   dnsNames: [
@@ -59,7 +80,31 @@ export const APISERVER_SERVING: ServingIdentity = {
   ips: ['127.0.0.1', KUBERNETES_SERVICE_IP],
 };
 
+/** APISERVER_SERVING plus the bind address (e.g. the underlay bridge IP 172.30.0.1) when it is not in there yet. */
+export function apiserverServing(bindAddress = '127.0.0.1'): ServingIdentity {
+  const ips = APISERVER_SERVING.ips.includes(bindAddress)
+    ? APISERVER_SERVING.ips
+    : [...APISERVER_SERVING.ips, bindAddress];
+  return { ...APISERVER_SERVING, ips };
+}
+
 export const ADMIN_IDENTITY: ClientIdentity = { cn: 'ambit-admin', orgs: ['system:masters'] };
+
+/** kubeadm's names: the built-in RBAC roles bind to these users, so the components get exactly their rights. */
+export const CONTROLLER_MANAGER_IDENTITY: ClientIdentity = { cn: 'system:kube-controller-manager' };
+export const SCHEDULER_IDENTITY: ClientIdentity = { cn: 'system:kube-scheduler' };
+/** kubeadm's apiserver-kubelet-client: full rights on every kubelet API. */
+export const APISERVER_KUBELET_CLIENT_IDENTITY: ClientIdentity = {
+  cn: 'kube-apiserver-kubelet-client',
+  orgs: ['system:masters'],
+};
+/** The CN aggregated apiservers accept request headers from (`--requestheader-allowed-names`). */
+export const FRONT_PROXY_CLIENT_IDENTITY: ClientIdentity = { cn: 'front-proxy-client' };
+
+/** A component's secure port on loopback only: `localhost` and `127.0.0.1`. */
+export function loopbackServing(cn: string): ServingIdentity {
+  return { cn, dnsNames: ['localhost'], ips: ['127.0.0.1'] };
+}
 
 /** The identity a fake kubelet on `nodeName` presents (the Node authorizer keys on it). */
 export function nodeIdentity(nodeName: string): ClientIdentity {
@@ -173,13 +218,41 @@ export async function createKeyPair(): Promise<KeyPairPem> {
   };
 }
 
-/** A fresh CA, apiserver serving cert, admin client cert and service-account key pair. */
-export async function createClusterPki(): Promise<ClusterPki> {
-  const ca = await createCa();
-  const [apiserver, admin, serviceAccount] = await Promise.all([
-    issueServingCert(ca, APISERVER_SERVING),
+/** Fresh CAs (cluster and front proxy), the control plane's serving and client certs, and service-account keys. */
+export async function createClusterPki(opts: ClusterPkiOptions = {}): Promise<ClusterPki> {
+  const [ca, frontProxyCa] = await Promise.all([createCa(), createCa('front-proxy-ca')]);
+  const [
+    apiserver,
+    admin,
+    serviceAccount,
+    apiserverKubeletClient,
+    frontProxyClient,
+    controllerManager,
+    scheduler,
+    controllerManagerServing,
+    schedulerServing,
+  ] = await Promise.all([
+    issueServingCert(ca, apiserverServing(opts.bindAddress)),
     issueClientCert(ca, ADMIN_IDENTITY),
     createKeyPair(),
+    issueClientCert(ca, APISERVER_KUBELET_CLIENT_IDENTITY),
+    issueClientCert(frontProxyCa, FRONT_PROXY_CLIENT_IDENTITY),
+    issueClientCert(ca, CONTROLLER_MANAGER_IDENTITY),
+    issueClientCert(ca, SCHEDULER_IDENTITY),
+    issueServingCert(ca, loopbackServing('kube-controller-manager')),
+    issueServingCert(ca, loopbackServing('kube-scheduler')),
   ]);
-  return { ca, apiserver, admin, serviceAccount };
+  return {
+    ca,
+    apiserver,
+    admin,
+    serviceAccount,
+    apiserverKubeletClient,
+    frontProxyCa,
+    frontProxyClient,
+    controllerManager,
+    scheduler,
+    controllerManagerServing,
+    schedulerServing,
+  };
 }

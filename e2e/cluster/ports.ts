@@ -1,11 +1,11 @@
-// Picks free TCP ports on loopback; racy by nature, so starters retry with new ports when a bind fails.
+// Picks free TCP ports (on loopback unless told); racy by nature, so starters retry with new ports when a bind fails.
 import { createServer, type Server } from 'node:net';
 
-function listenOnAnyPort(): Promise<Server> {
+function listenOnAnyPort(host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => resolve(server));
+    server.listen({ host, port: 0, exclusive: true }, () => resolve(server));
   });
 }
 
@@ -13,11 +13,11 @@ function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** Returns `count` distinct free ports: all are held open together, then released. */
-export async function freePorts(count: number): Promise<number[]> {
+/** Returns `count` distinct free ports on `host`: all are held open together, then released. */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
   const servers: Server[] = [];
   try {
-    for (let i = 0; i < count; i++) servers.push(await listenOnAnyPort());
+    for (let i = 0; i < count; i++) servers.push(await listenOnAnyPort(host));
     return servers.map((s) => {
       const address = s.address();
       if (address === null || typeof address === 'string') throw new Error('loopback listener has no port');
@@ -28,8 +28,8 @@ export async function freePorts(count: number): Promise<number[]> {
   }
 }
 
-export async function freePort(): Promise<number> {
-  const [port] = await freePorts(1);
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [port] = await freePorts(1, host);
   if (port === undefined) throw new Error('no free port found');
   return port;
 }

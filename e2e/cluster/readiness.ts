@@ -1,7 +1,7 @@
 // Polls a component's readiness probe while watching its process, and explains a failure with its log tail.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterError } from './errors.ts';
-import { tailLog, type ManagedProcess } from './process.ts';
+import { launch, tailLog, type LaunchSpec, type ManagedProcess } from './process.ts';
 
 export interface WaitReadyOptions {
   /** Resolves true when ready; a throw (e.g. connection refused) counts as not ready yet. */
@@ -44,5 +44,23 @@ export async function waitReady(proc: ManagedProcess, opts: WaitReadyOptions): P
       );
     }
     await sleep(opts.intervalMs ?? 100);
+  }
+}
+
+/**
+ * Launches `spec` and resolves once it is ready (see waitReady). On failure the process is already stopped, and the
+ * error is a ClusterError (a launch failure becomes ERR_CLUSTER_PROCESS_EXITED).
+ */
+export async function launchReady(spec: LaunchSpec, opts: WaitReadyOptions): Promise<ManagedProcess> {
+  let proc: ManagedProcess | undefined;
+  try {
+    proc = await launch(spec);
+    await waitReady(proc, opts);
+    return proc;
+  } catch (err) {
+    await proc?.stop();
+    throw err instanceof ClusterError
+      ? err
+      : new ClusterError('ERR_CLUSTER_PROCESS_EXITED', `${spec.name} failed to start`, { cause: err });
   }
 }

@@ -1,4 +1,5 @@
-// CLI behind `make cluster-up`: starts a cluster with the repo's CRDs in a fixed work dir and keeps it up until Ctrl-C.
+// CLI behind `make cluster-up`: starts the full control plane (etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler) with the repo's CRDs in a fixed work dir and keeps it up until Ctrl-C.
 import { join } from 'node:path';
 import { startCluster, type Cluster } from './cluster.ts';
 import { findCrdFiles } from './crd-files.ts';
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
 
   log(`starting in ${workDir}`);
-  const cluster = await startCluster({ workDir, name: 'ambit', onProgress: log });
+  const cluster = await startCluster({ workDir, name: 'ambit', controlPlane: 'full', onProgress: log });
   state.cluster = cluster;
   const t = Date.now();
   const crds = await findCrdFiles();

@@ -1,4 +1,5 @@
-// Vitest globalSetup for the integration project: one cluster for the whole run, with the repo's CRDs applied.
+// Vitest globalSetup for the integration project: one cluster (the full control plane) for the whole run, with the
+// repo's CRDs applied.
 import type { TestProject } from 'vitest/node';
 import { startCluster } from './cluster.ts';
 import { findCrdFiles } from './crd-files.ts';
@@ -11,7 +12,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const cluster = await startCluster({ name: 'ambit-integration' });
+  const cluster = await startCluster({ name: 'ambit-integration', controlPlane: 'full' });
   try {
     await cluster.applyManifests(await findCrdFiles());
   } catch (err) {

@@ -1,0 +1,24 @@
+// Probes a component's `/healthz` on its secure port, checking its serving cert against the cluster CA.
+import { request } from 'node:https';
+
+/** `https://127.0.0.1:<port>/healthz`: where the controller-manager and scheduler answer on loopback. */
+export function loopbackHealthzUrl(securePort: number): string {
+  return `https://127.0.0.1:${securePort}/healthz`;
+}
+
+/**
+ * True when `url` answers 200. No client cert is sent: both components allow `/healthz` to anyone
+ * (`--authorization-always-allow-paths`), so this also checks that delegated authn lets anonymous probes through.
+ */
+export function healthzOk(url: string, caPem: string, timeoutMs = 2_000): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca: caPem, agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode === 200));
+      res.once('error', reject);
+    });
+    req.once('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.once('error', reject);
+    req.end();
+  });
+}

@@ -1,0 +1,43 @@
+// Builds kube-scheduler's command line (kubeadm's flags) and starts it.
+import { healthzOk, loopbackHealthzUrl } from './healthz.ts';
+import type { PkiPaths } from './pki-files.ts';
+import type { ManagedProcess } from './process.ts';
+import { launchReady } from './readiness.ts';
+
+export interface SchedulerOptions {
+  /** Kubeconfig with the `system:kube-scheduler` client cert; also used for delegated authn/authz. */
+  readonly kubeconfig: string;
+  /** Secure port (`/healthz`), bound to 127.0.0.1. */
+  readonly securePort: number;
+  readonly pki: PkiPaths;
+}
+
+export function schedulerArgs(o: SchedulerOptions): string[] {
+  return [
+    `--kubeconfig=${o.kubeconfig}`,
+    `--authentication-kubeconfig=${o.kubeconfig}`,
+    `--authorization-kubeconfig=${o.kubeconfig}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${o.securePort}`,
+    `--tls-cert-file=${o.pki.schedulerServingCert}`,
+    `--tls-private-key-file=${o.pki.schedulerServingKey}`,
+    // One replica: no lease to win first, and an apiserver restart cannot cost a lease and end the process.
+    '--leader-elect=false',
+    '--profiling=false',
+  ];
+}
+
+/** Starts the scheduler and resolves once its `/healthz` is 200; on failure it is already stopped. */
+export function startScheduler(
+  bin: string,
+  opts: SchedulerOptions,
+  logPath: string,
+  caPem: string,
+  timeoutMs = 60_000,
+): Promise<ManagedProcess> {
+  const url = loopbackHealthzUrl(opts.securePort);
+  return launchReady(
+    { name: 'kube-scheduler', bin, args: schedulerArgs(opts), logPath },
+    { probe: () => healthzOk(url, caPem), timeoutMs, intervalMs: 250 },
+  );
+}
