@@ -11,7 +11,7 @@ SHELL := /usr/bin/env bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 STAMP := node_modules/.ambit-install-stamp
 
-.PHONY: help install install-node install-components codegen codegen-check typecheck lint format format-check \
+.PHONY: help install install-system install-node install-components codegen codegen-check typecheck lint format format-check \
 	test test-unit test-integration cluster-up demo
 
 help:
@@ -20,7 +20,10 @@ help:
 	@echo "make cluster-up    start the test control plane for a person (same as demo for now)"
 	@echo "make codegen       regenerate vendored CRDs, TypeScript types and validators"
 
-install: install-node install-components
+install: install-system install-node install-components
+
+install-system:
+	@e2e/components/install-system.sh
 
 install-node: $(STAMP)
 $(STAMP): package.json package-lock.json
