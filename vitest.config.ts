@@ -20,6 +20,8 @@ export default defineConfig({
           include: [integrationGlob],
           exclude: ['**/node_modules/**'],
           globalSetup: ['e2e/cluster/vitest-global-setup.ts'],
+          // One file at a time: several build network namespaces and compare host snapshots before and after.
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },
