@@ -1,0 +1,62 @@
+// The fake kubelet's container runtime: sandboxes (netns + CNI), volumes, env, containers and probes.
+export { KubeletError, CniError, type KubeletErrorCode } from './errors.ts';
+export type { ContainerMount, EnvVar, PodRef } from './types.ts';
+export {
+  CNI_VERSION,
+  DEFAULT_CNI_PATH,
+  POD_IFNAME,
+  podConflist,
+  type CniConflist,
+  type CniPluginConf,
+  type CniResult,
+  type PodConflistOptions,
+} from './cni-config.ts';
+export { cniAdd, cniDel, readCniCache, type CniAttachment, type CniRuntime } from './cni.ts';
+export { CLUSTER_DNS, CLUSTER_DOMAIN, podNetnsName } from './sandbox-plan.ts';
+export {
+  createSandbox,
+  removeSandbox,
+  type CreateSandboxOptions,
+  type Sandbox,
+  type SandboxPod,
+} from './sandbox.ts';
+export { planVolumes, type PlannedMount, type VolumeLayout } from './volume-plan.ts';
+export {
+  materializeVolumes,
+  removeVolumes,
+  type MaterializeOptions,
+  type TokenRequester,
+  type VolumeSources,
+} from './volumes.ts';
+export {
+  SERVICE_ACCOUNT_MOUNT_PATH,
+  ROOT_CA_CONFIGMAP,
+  kubeApiAccessVolume,
+  kubeApiAccessMount,
+  withKubeApiAccess,
+} from './service-account.ts';
+export type { PodFacts } from './fieldpath.ts';
+export { rfc3339Nano, CriLogWriter } from './cri-log.ts';
+export { resolveEnv, expandCommand, serviceEnvVars, type EnvFacts } from './env.ts';
+export { planContainerStart, podLogPath, type ContainerStartInput } from './container-plan.ts';
+export {
+  DEFAULT_PATH,
+  startContainer,
+  type ContainerExit,
+  type ContainerHandle,
+  type ExecResult,
+  type StartContainerOptions,
+} from './container.ts';
+export { NodeProber, ensureProbeSource, PROBE_SOURCE_ADDRESS } from './prober.ts';
+export {
+  ContainerProbes,
+  ProbeWorker,
+  REAL_CLOCK,
+  probeRunner,
+  resolvePort,
+  type ProbeClock,
+  type ContainerProbeStatus,
+  type ProbeEvent,
+  type ProbeTarget,
+} from './probes.ts';
+export type { ProbeKind, ProbeOutcome, ProbeResult } from './probe-state.ts';
