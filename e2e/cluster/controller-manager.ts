@@ -1,6 +1,6 @@
 // Builds kube-controller-manager's command line (kubeadm's flags, plus node CIDR allocation) and starts it.
 import { SERVICE_CLUSTER_IP_RANGE } from './apiserver.ts';
-import { healthzOk, loopbackHealthzUrl } from './healthz.ts';
+import { healthzOk, loopbackHealthzUrl, secureComponentArgs } from './healthz.ts';
 import type { PkiPaths } from './pki-files.ts';
 import type { ManagedProcess } from './process.ts';
 import { launchReady } from './readiness.ts';
@@ -24,13 +24,12 @@ export interface ControllerManagerOptions {
 
 export function controllerManagerArgs(o: ControllerManagerOptions): string[] {
   return [
-    `--kubeconfig=${o.kubeconfig}`,
-    `--authentication-kubeconfig=${o.kubeconfig}`,
-    `--authorization-kubeconfig=${o.kubeconfig}`,
-    '--bind-address=127.0.0.1',
-    `--secure-port=${o.securePort}`,
-    `--tls-cert-file=${o.pki.controllerManagerServingCert}`,
-    `--tls-private-key-file=${o.pki.controllerManagerServingKey}`,
+    ...secureComponentArgs({
+      kubeconfig: o.kubeconfig,
+      securePort: o.securePort,
+      servingCert: o.pki.controllerManagerServingCert,
+      servingKey: o.pki.controllerManagerServingKey,
+    }),
     `--client-ca-file=${o.pki.caCert}`,
     `--requestheader-client-ca-file=${o.pki.frontProxyCaCert}`,
     // Each controller runs as its own service account (kube-system/<controller>), so RBAC applies per controller.
@@ -44,15 +43,12 @@ export function controllerManagerArgs(o: ControllerManagerOptions): string[] {
     `--cluster-cidr=${CLUSTER_CIDR}`,
     `--node-cidr-mask-size=${NODE_CIDR_MASK_SIZE}`,
     `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
-    // One replica: no lease to win first, and an apiserver restart cannot cost a lease and end the process.
-    '--leader-elect=false',
     '--controllers=*,bootstrapsigner,tokencleaner',
     `--flex-volume-plugin-dir=${o.flexVolumeDir}`,
     // With per-controller credentials, starting each controller costs a few requests (get/create its service
     // account, request a token); at the default 20 qps that alone delays the first reconcile by seconds.
     `--kube-api-qps=${KUBE_API_QPS}`,
     `--kube-api-burst=${KUBE_API_BURST}`,
-    '--profiling=false',
   ];
 }
 

@@ -22,3 +22,27 @@ export function healthzOk(url: string, caPem: string, timeoutMs = 2_000): Promis
     req.end();
   });
 }
+
+/**
+ * The flags every secure control-plane component shares: its client kubeconfig (also for delegated authn/authz),
+ * a `/healthz` port on 127.0.0.1 and the serving certificate, and one replica without leader election (no lease to
+ * win first, and an apiserver restart cannot cost a lease and end the process).
+ */
+export function secureComponentArgs(o: {
+  readonly kubeconfig: string;
+  readonly securePort: number;
+  readonly servingCert: string;
+  readonly servingKey: string;
+}): string[] {
+  return [
+    `--kubeconfig=${o.kubeconfig}`,
+    `--authentication-kubeconfig=${o.kubeconfig}`,
+    `--authorization-kubeconfig=${o.kubeconfig}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${o.securePort}`,
+    `--tls-cert-file=${o.servingCert}`,
+    `--tls-private-key-file=${o.servingKey}`,
+    '--leader-elect=false',
+    '--profiling=false',
+  ];
+}

@@ -1,5 +1,5 @@
 // Builds kube-scheduler's command line (kubeadm's flags) and starts it.
-import { healthzOk, loopbackHealthzUrl } from './healthz.ts';
+import { healthzOk, loopbackHealthzUrl, secureComponentArgs } from './healthz.ts';
 import type { PkiPaths } from './pki-files.ts';
 import type { ManagedProcess } from './process.ts';
 import { launchReady } from './readiness.ts';
@@ -13,18 +13,12 @@ export interface SchedulerOptions {
 }
 
 export function schedulerArgs(o: SchedulerOptions): string[] {
-  return [
-    `--kubeconfig=${o.kubeconfig}`,
-    `--authentication-kubeconfig=${o.kubeconfig}`,
-    `--authorization-kubeconfig=${o.kubeconfig}`,
-    '--bind-address=127.0.0.1',
-    `--secure-port=${o.securePort}`,
-    `--tls-cert-file=${o.pki.schedulerServingCert}`,
-    `--tls-private-key-file=${o.pki.schedulerServingKey}`,
-    // One replica: no lease to win first, and an apiserver restart cannot cost a lease and end the process.
-    '--leader-elect=false',
-    '--profiling=false',
-  ];
+  return secureComponentArgs({
+    kubeconfig: o.kubeconfig,
+    securePort: o.securePort,
+    servingCert: o.pki.schedulerServingCert,
+    servingKey: o.pki.schedulerServingKey,
+  });
 }
 
 /** Starts the scheduler and resolves once its `/healthz` is 200; on failure it is already stopped. */
