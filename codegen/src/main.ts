@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, relative } from 'node:path';
 import { generateKindModules } from './generate.ts';
 import { generatedKinds } from './kinds.ts';
+import { generateProto } from './proto.ts';
 import { readUpstreamFiles } from './upstream.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -24,6 +25,7 @@ async function generateAll(): Promise<Map<string, string>> {
   for (const [target, content] of readUpstreamFiles()) files.set(`crds/upstream/${target}`, content);
   const readCrd = (rel: string) => files.get(`crds/${rel}`) ?? readFileSync(join(root, 'crds', rel), 'utf8');
   for (const [path, content] of await generateKindModules(generatedKinds, readCrd)) files.set(path, content);
+  for (const [path, content] of generateProto(join(root, 'codegen', 'proto'))) files.set(path, content);
   return files;
 }
 

@@ -2,3 +2,12 @@
 export * from './model.ts';
 export { authorize, matchMatches, policyMatches, type ConnectionFacts, type Decision } from './authorize.ts';
 export { ipInCidr, matchesPattern, parseIpv4Cidr } from './matchers.ts';
+export {
+  RecordError,
+  authorizationFromProto,
+  authorizationToProto,
+  serviceFromProto,
+  serviceToProto,
+  workloadFromProto,
+  workloadToProto,
+} from './wire.ts';
