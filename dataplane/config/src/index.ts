@@ -11,3 +11,5 @@ export {
   workloadFromProto,
   workloadToProto,
 } from './wire.ts';
+export { applyPush, EMPTY_STATE, type ProxyState, type Rejection } from './apply-push.ts';
+export { ConfigSubscription, type SubscriptionOptions } from './subscription.ts';
