@@ -37,10 +37,17 @@ export function generateProto(protoDir: string): Map<string, string> {
     const out = join(work, 'out');
     const template = join(work, 'buf.gen.yaml');
     const opts = TS_PROTO_OPTIONS.map((o) => `      - ${o}\n`).join('');
-    writeFileSync(template, `version: v2\nplugins:\n  - local: protoc-gen-ts_proto\n    out: ${out}\n    opt:\n${opts}`);
+    writeFileSync(
+      template,
+      `version: v2\nplugins:\n  - local: protoc-gen-ts_proto\n    out: ${out}\n    opt:\n${opts}`,
+    );
     execFileSync('buf', ['lint', protoDir], { stdio: ['ignore', 'inherit', 'inherit'] });
-    execFileSync('buf', ['generate', protoDir, '--template', template], { stdio: ['ignore', 'inherit', 'inherit'] });
-    return new Map(listFiles(out).map((f) => [`codegen/out/proto/${relative(out, f)}`, readFileSync(f, 'utf8')]));
+    execFileSync('buf', ['generate', protoDir, '--template', template], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    return new Map(
+      listFiles(out).map((f) => [`codegen/out/proto/${relative(out, f)}`, readFileSync(f, 'utf8')]),
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
