@@ -1,0 +1,119 @@
+// Informer caches of every kind translation reads, on @kubernetes/client-node's ListWatch (it relists on 410 Gone
+// and reconnects with backoff). Events only signal "something changed" (STYLE §4): no handler branches on them.
+import type { AuthorizationPolicy, Gateway, PeerAuthentication } from '@ambit/codegen/crds';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  makeInformer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1EndpointSlice,
+  type V1Namespace,
+  type V1Pod,
+  type V1Service,
+} from '@kubernetes/client-node';
+
+/** A read-only view of one kind. */
+export interface Cache<T> {
+  list(): readonly T[];
+}
+
+interface Started<T> extends Cache<T> {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function informer<T extends KubernetesObject>(
+  kc: KubeConfig,
+  path: string,
+  list: () => Promise<KubernetesListObject<T>>,
+  onChange: () => void,
+  onError: (kind: string, err: unknown) => void,
+): Started<T> {
+  const inf = makeInformer<T>(kc, path, list);
+  for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, onChange);
+  inf.on('error', (err: unknown) => {
+    onError(path, err);
+    // ListWatch stops on error; start again after a pause (the CRD may not be installed yet).
+    setTimeout(() => void inf.start().catch((e: unknown) => onError(path, e)), 2000);
+  });
+  return {
+    list: () => inf.list(),
+    start: () => inf.start(),
+    stop: () => inf.stop(),
+  };
+}
+
+export interface ClusterCaches {
+  readonly namespaces: Cache<V1Namespace>;
+  readonly pods: Cache<V1Pod>;
+  readonly services: Cache<V1Service>;
+  readonly endpointSlices: Cache<V1EndpointSlice>;
+  readonly gateways: Cache<Gateway>;
+  readonly authorizationPolicies: Cache<AuthorizationPolicy>;
+  readonly peerAuthentications: Cache<PeerAuthentication>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function customList<T>(kc: KubeConfig, group: string, version: string, plural: string) {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  return async () =>
+    (await api.listClusterCustomObject({ group, version, plural })) as KubernetesListObject<
+      T & KubernetesObject
+    >;
+}
+
+export function clusterCaches(
+  kc: KubeConfig,
+  onChange: () => void,
+  onError: (kind: string, err: unknown) => void,
+): ClusterCaches {
+  const core = kc.makeApiClient(CoreV1Api);
+  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  const all = {
+    namespaces: informer(kc, '/api/v1/namespaces', () => core.listNamespace(), onChange, onError),
+    pods: informer(kc, '/api/v1/pods', () => core.listPodForAllNamespaces(), onChange, onError),
+    services: informer(kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), onChange, onError),
+    endpointSlices: informer(
+      kc,
+      '/apis/discovery.k8s.io/v1/endpointslices',
+      () => discovery.listEndpointSliceForAllNamespaces(),
+      onChange,
+      onError,
+    ),
+    gateways: informer<Gateway & KubernetesObject>(
+      kc,
+      '/apis/gateway.networking.k8s.io/v1/gateways',
+      customList<Gateway>(kc, 'gateway.networking.k8s.io', 'v1', 'gateways'),
+      onChange,
+      onError,
+    ),
+    authorizationPolicies: informer<AuthorizationPolicy & KubernetesObject>(
+      kc,
+      '/apis/security.istio.io/v1/authorizationpolicies',
+      customList<AuthorizationPolicy>(kc, 'security.istio.io', 'v1', 'authorizationpolicies'),
+      onChange,
+      onError,
+    ),
+    peerAuthentications: informer<PeerAuthentication & KubernetesObject>(
+      kc,
+      '/apis/security.istio.io/v1/peerauthentications',
+      customList<PeerAuthentication>(kc, 'security.istio.io', 'v1', 'peerauthentications'),
+      onChange,
+      onError,
+    ),
+  };
+  const started: Started<unknown>[] = Object.values(all);
+  return {
+    ...all,
+    start: async () => {
+      await Promise.all(started.map((s) => s.start()));
+    },
+    stop: async () => {
+      await Promise.all(started.map((s) => s.stop()));
+    },
+  };
+}
