@@ -9,6 +9,7 @@ import { ConfigServer, type NackReport } from '../distribute/config-server.ts';
 import { ztunnelScope } from '../distribute/scope.ts';
 import { clusterCaches, type ClusterCaches } from './caches.ts';
 import { ConfigEngine } from './config-engine.ts';
+import { MeshConfigStatusWriter } from './mesh-config-status.ts';
 
 const kc = new KubeConfig();
 kc.loadFromFile(inject('kubeconfigPath'));
@@ -16,6 +17,9 @@ const core = kc.makeApiClient(CoreV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
 const NS = 'engine-int';
 const NODE = 'engine-node-a';
+const MESH = 'engine-int';
+let writer: MeshConfigStatusWriter;
+let port: number;
 
 let caches: ClusterCaches;
 let engine: ConfigEngine;
@@ -63,7 +67,10 @@ describe('config engine on a real apiserver', { timeout: 60_000 }, () => {
       admit: () => Promise.resolve({ kind: 'ztunnel', name: NODE }),
       scope: (s, c) => ztunnelScope(c, s.name),
       onPush: (_p, push) => pushes.push(push),
-      onNack: (r) => nacks.push(r),
+      onNack: (r) => {
+        nacks.push(r);
+        void writer.write({ version: cs.version, rejections: nacks, warnings: engine.last?.warnings ?? [] });
+      },
     });
     engine = new ConfigEngine({
       caches: (caches = clusterCaches(
@@ -81,7 +88,14 @@ describe('config engine on a real apiserver', { timeout: 60_000 }, () => {
     await caches.start();
     server = new Server();
     server.addService(pb.ConfigDiscoveryServiceService, { subscribe: cs.subscribe });
-    const port = await new Promise<number>((resolve, reject) =>
+    writer = new MeshConfigStatusWriter(kc, MESH);
+    await custom.createClusterCustomObject({
+      group: 'ambit.dev',
+      version: 'v1alpha1',
+      plural: 'meshes',
+      body: { apiVersion: 'ambit.dev/v1alpha1', kind: 'Mesh', metadata: { name: MESH }, spec: {} },
+    });
+    port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) =>
         e ? reject(e) : resolve(p),
       ),
@@ -99,6 +113,9 @@ describe('config engine on a real apiserver', { timeout: 60_000 }, () => {
   });
 
   afterAll(async () => {
+    await custom
+      .deleteClusterCustomObject({ group: 'ambit.dev', version: 'v1alpha1', plural: 'meshes', name: MESH })
+      .catch(() => undefined);
     sub?.stop();
     client?.close();
     server?.forceShutdown();
@@ -194,5 +211,52 @@ describe('config engine on a real apiserver', { timeout: 60_000 }, () => {
     ).toEqual([8080]);
     expect(engine.last?.warnings.map((w) => w.name)).toContain('web-port');
     expect(nacks).toEqual([]);
+    expect(engine.last?.warnings.find((w) => w.name === 'web-port')?.message).toContain(
+      'the previous version stays in force',
+    );
+  });
+
+  it("shows a proxy's NACK on the Mesh status", async () => {
+    // A proxy that rejects whatever it is sent, as a newer or broken ztunnel might.
+    const picky = new pb.ConfigDiscoveryServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+    const call = picky.subscribe();
+    call.on('data', (push: pb.SubscribeResponse) => {
+      const first = push.workloads[0];
+      call.write({
+        request: {
+          $case: 'nack',
+          value: {
+            version: push.version,
+            message: 'unsupported field',
+            rejected: first ? [{ kind: 'Workload', id: first.uid, reason: 'unsupported field' }] : [],
+          },
+        },
+      });
+    });
+    call.on('error', () => undefined);
+    call.write({
+      request: {
+        $case: 'hello',
+        value: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node: NODE, waypoint: '', protocolVersion: 1 },
+      },
+    });
+    await vi.waitFor(
+      async () => {
+        const mesh = (await custom.getClusterCustomObject({
+          group: 'ambit.dev',
+          version: 'v1alpha1',
+          plural: 'meshes',
+          name: MESH,
+        })) as {
+          status?: { config?: { rejections?: { proxy: string; message: string }[] } };
+        };
+        expect(mesh.status?.config?.rejections).toContainEqual(
+          expect.objectContaining({ proxy: `ztunnel/${NODE}`, message: 'unsupported field' }),
+        );
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    call.cancel();
+    picky.close();
   });
 });

@@ -193,7 +193,10 @@ describe('translateCluster', () => {
     expect(cond).toMatchObject({ type: 'Accepted', status: 'False', reason: 'Invalid' });
     expect(cond?.message).toContain('spec.rules[0].to[0].operation.ports[0]');
     expect(cond?.message).toContain('the previous version stays in force');
-    expect(decide(next, next.workloads.get('uid-productpage')!, sleepPrincipal)).toBe(true);
+    const productpageNext = next.workloads.get('uid-productpage')!;
+    expect(productpageNext.authorizationPolicies).toEqual(['default/productpage-viewer']);
+    expect(decide(next, productpageNext, sleepPrincipal)).toBe(true);
+    expect(decide(next, productpageNext, 'cluster.local/ns/default/sa/notsleep')).toBe(false);
     expect(next.warnings.map((w) => w.name)).toEqual(['productpage-viewer']);
   });
 

@@ -50,10 +50,17 @@ export interface ClusterSnapshot {
   readonly peerAuthentications: readonly PeerAuthentication[];
 }
 
+export interface PolicySelector {
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string | undefined>>;
+}
+
 export interface ClusterConfig {
   readonly workloads: ReadonlyMap<string, Workload>;
   readonly services: ReadonlyMap<string, Service>;
   readonly authorizations: ReadonlyMap<string, Authorization>;
+  /** The selector of each WorkloadSelector-scoped authorization in force (kept with it when it goes invalid). */
+  readonly policySelectors: ReadonlyMap<string, PolicySelector>;
   readonly statuses: readonly ObjectStatus[];
   readonly warnings: readonly MeshWarning[];
 }
@@ -161,8 +168,7 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
 
   // Authorization.
   const authorizations = new Map<string, Authorization>();
-  const selectorPolicies: { id: string; namespace: string; labels: Record<string, string | undefined> }[] =
-    [];
+  const policySelectors = new Map<string, PolicySelector>();
   for (const ap of snapshot.authorizationPolicies) {
     const t = translateAuthorizationPolicy(ap, { rootNamespace: mesh.rootNamespace });
     const object = policyRef(ap);
@@ -171,8 +177,7 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
       case 'ztunnel': {
         authorizations.set(id, t.record);
         if (t.record.scope === 'WorkloadSelector') {
-          selectorPolicies.push({
-            id,
+          policySelectors.set(id, {
             namespace: object.namespace,
             labels: ap.spec?.selector?.matchLabels ?? {},
           });
@@ -207,7 +212,9 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
         break;
       case 'invalid': {
         const kept = previous?.authorizations.get(id);
+        const keptSelector = previous?.policySelectors.get(id);
         if (kept) authorizations.set(id, kept);
+        if (kept && keptSelector) policySelectors.set(id, keptSelector);
         const errors = t.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
         const suffix = kept ? '; the previous version stays in force' : '; nothing of it is enforced';
         statuses.push({
@@ -219,10 +226,10 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
     }
   }
   const selectingPolicies = (namespace: string, labels: Readonly<Record<string, string>>) =>
-    selectorPolicies
-      .filter((p) => p.namespace === namespace || p.namespace === mesh.rootNamespace)
-      .filter((p) => Object.entries(p.labels).every(([k, v]) => labels[k] === v))
-      .map((p) => p.id)
+    [...policySelectors]
+      .filter(([, p]) => p.namespace === namespace || p.namespace === mesh.rootNamespace)
+      .filter(([, p]) => Object.entries(p.labels).every(([k, v]) => labels[k] === v))
+      .map(([id]) => id)
       .sort();
 
   // PeerAuthentication: resolved per workload below; report what has no effect.
@@ -267,5 +274,5 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
     }
   }
 
-  return { workloads, services, authorizations, statuses, warnings: warningsFrom(statuses) };
+  return { workloads, services, authorizations, policySelectors, statuses, warnings: warningsFrom(statuses) };
 }
