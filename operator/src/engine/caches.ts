@@ -66,42 +66,71 @@ function customList<T>(kc: KubeConfig, group: string, version: string, plural: s
     >;
 }
 
+/** The list calls of every kind, shared by the informers and one-shot reads. */
+function listers(kc: KubeConfig) {
+  const core = kc.makeApiClient(CoreV1Api);
+  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  return {
+    namespaces: () => core.listNamespace(),
+    pods: () => core.listPodForAllNamespaces(),
+    services: () => core.listServiceForAllNamespaces(),
+    endpointSlices: () => discovery.listEndpointSliceForAllNamespaces(),
+    gateways: customList<Gateway>(kc, 'gateway.networking.k8s.io', 'v1', 'gateways'),
+    authorizationPolicies: customList<AuthorizationPolicy>(
+      kc,
+      'security.istio.io',
+      'v1',
+      'authorizationpolicies',
+    ),
+    peerAuthentications: customList<PeerAuthentication>(kc, 'security.istio.io', 'v1', 'peerauthentications'),
+  };
+}
+
+/** One consistent-enough read of every kind, for commands that need a snapshot and no watch. */
+export async function listCluster(kc: KubeConfig) {
+  const l = listers(kc);
+  const items = async <T>(f: () => Promise<KubernetesListObject<T & KubernetesObject>>): Promise<T[]> =>
+    (await f()).items;
+  return {
+    namespaces: await items<V1Namespace>(l.namespaces),
+    pods: await items<V1Pod>(l.pods),
+    services: await items<V1Service>(l.services),
+    endpointSlices: await items<V1EndpointSlice>(l.endpointSlices),
+    gateways: await items<Gateway>(l.gateways).catch(() => []),
+    authorizationPolicies: await items<AuthorizationPolicy>(l.authorizationPolicies).catch(() => []),
+    peerAuthentications: await items<PeerAuthentication>(l.peerAuthentications).catch(() => []),
+  };
+}
+
 export function clusterCaches(
   kc: KubeConfig,
   onChange: () => void,
   onError: (kind: string, err: unknown) => void,
 ): ClusterCaches {
-  const core = kc.makeApiClient(CoreV1Api);
-  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  const l = listers(kc);
   const all = {
-    namespaces: informer(kc, '/api/v1/namespaces', () => core.listNamespace(), onChange, onError),
-    pods: informer(kc, '/api/v1/pods', () => core.listPodForAllNamespaces(), onChange, onError),
-    services: informer(kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), onChange, onError),
+    namespaces: informer(kc, '/api/v1/namespaces', l.namespaces, onChange, onError),
+    pods: informer(kc, '/api/v1/pods', l.pods, onChange, onError),
+    services: informer(kc, '/api/v1/services', l.services, onChange, onError),
     endpointSlices: informer(
       kc,
       '/apis/discovery.k8s.io/v1/endpointslices',
-      () => discovery.listEndpointSliceForAllNamespaces(),
+      l.endpointSlices,
       onChange,
       onError,
     ),
-    gateways: informer<Gateway & KubernetesObject>(
-      kc,
-      '/apis/gateway.networking.k8s.io/v1/gateways',
-      customList<Gateway>(kc, 'gateway.networking.k8s.io', 'v1', 'gateways'),
-      onChange,
-      onError,
-    ),
-    authorizationPolicies: informer<AuthorizationPolicy & KubernetesObject>(
+    gateways: informer(kc, '/apis/gateway.networking.k8s.io/v1/gateways', l.gateways, onChange, onError),
+    authorizationPolicies: informer(
       kc,
       '/apis/security.istio.io/v1/authorizationpolicies',
-      customList<AuthorizationPolicy>(kc, 'security.istio.io', 'v1', 'authorizationpolicies'),
+      l.authorizationPolicies,
       onChange,
       onError,
     ),
-    peerAuthentications: informer<PeerAuthentication & KubernetesObject>(
+    peerAuthentications: informer(
       kc,
       '/apis/security.istio.io/v1/peerauthentications',
-      customList<PeerAuthentication>(kc, 'security.istio.io', 'v1', 'peerauthentications'),
+      l.peerAuthentications,
       onChange,
       onError,
     ),
