@@ -12,13 +12,14 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 STAMP := node_modules/.ambit-install-stamp
 
 .PHONY: help install install-system install-node install-components codegen codegen-check typecheck lint format format-check \
-	test test-unit test-integration cluster-up demo
+	test test-unit test-integration cluster-up demo bench
 
 help:
 	@echo "make demo          start the local demo cluster (real kube-apiserver + etcd) and print KUBECONFIG"
 	@echo "make test          codegen check, typecheck, lint, unit and integration tests"
 	@echo "make cluster-up    start the test control plane for a person (same as demo for now)"
 	@echo "make codegen       regenerate vendored CRDs, TypeScript types and validators"
+	@echo "make bench         benchmarks (numbers, not pass/fail)"
 
 install: install-system install-node install-components
 
@@ -62,6 +63,9 @@ test-integration: install
 
 test: install codegen-check typecheck lint format-check
 	vitest run
+
+bench: install-node
+	node --expose-gc operator/bench/translate.bench.ts
 
 cluster-up: install
 	node e2e/cluster/up.ts

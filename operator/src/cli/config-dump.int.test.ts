@@ -41,7 +41,7 @@ describe('ambit config dump', { timeout: 60_000 }, () => {
   it("prints the node's view as JSON, with the enrolled pod as an HBONE workload", async () => {
     const { stdout } = await ambit('config', 'dump', '--node', 'dump-node', '--kubeconfig', kubeconfigPath);
     const dump = JSON.parse(stdout) as {
-      workloads: { name: string; protocol: string; addresses: string[] }[];
+      workloads: { name: string; namespace: string; protocol: string; addresses: string[] }[];
     };
     expect(dump.workloads.find((w) => w.namespace === NS && w.name === 'web')).toMatchObject({
       protocol: 'HBONE',
