@@ -1,5 +1,4 @@
 // Computes what changed between two versions of a proxy's records, so that only deltas are pushed (issue 4).
-import { isDeepStrictEqual } from 'node:util';
 import type { ProxyConfig } from './scope.ts';
 
 /** Changed (new or different) records and removed ids, per kind. */
@@ -9,13 +8,39 @@ export interface ConfigDelta {
   readonly authorizations: { readonly changed: readonly string[]; readonly removed: readonly string[] };
 }
 
+/**
+ * Equality of plain JSON-like data (objects, arrays, strings, numbers, booleans), which is all records are made of.
+ * Several times faster than util.isDeepStrictEqual, which also handles prototypes, symbols and cycles; at 200k
+ * workloads per recompute that difference dominates.
+ */
+export function plainEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!plainEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (
+      !Object.hasOwn(b, k) ||
+      !plainEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])
+    )
+      return false;
+  }
+  return true;
+}
+
 function diffMap<T>(prev: ReadonlyMap<string, T>, next: ReadonlyMap<string, T>) {
   const changed: string[] = [];
   const removed: string[] = [];
   for (const [id, record] of next) {
     const old = prev.get(id);
     // Records are immutable: the same object means unchanged without a deep comparison.
-    if (old !== record && (old === undefined || !isDeepStrictEqual(old, record))) changed.push(id);
+    if (old === undefined || !plainEqual(old, record)) changed.push(id);
   }
   for (const id of prev.keys()) if (!next.has(id)) removed.push(id);
   return { changed: changed.sort(), removed: removed.sort() };

@@ -1,6 +1,6 @@
 import { EMPTY_MATCH, type Authorization, type Workload } from '@ambit/config';
 import { describe, expect, it } from 'vitest';
-import { diffConfig, EMPTY_CONFIG, isEmptyDelta } from './delta.ts';
+import { diffConfig, EMPTY_CONFIG, isEmptyDelta, plainEqual } from './delta.ts';
 import { ztunnelScope, type FullConfig } from './scope.ts';
 
 function workload(
@@ -84,5 +84,19 @@ describe('diffConfig', () => {
     const d = diffConfig(n1, ztunnelScope(moved, 'n1'));
     expect(d.workloads).toEqual({ changed: ['a'], removed: ['b', 'c'] });
     expect(d.authorizations).toEqual({ changed: [], removed: [] });
+  });
+});
+
+describe('plainEqual', () => {
+  it.each<[unknown, unknown, boolean]>([
+    [{ a: [1, { b: 'x' }] }, { a: [1, { b: 'x' }] }, true],
+    [{ a: 1 }, { a: 1, b: undefined }, false],
+    [{ a: [1, 2] }, { a: [2, 1] }, false],
+    [[1], { 0: 1 }, false],
+    [{ a: null }, { a: null }, true],
+    [{ a: null }, { a: {} }, false],
+    ['1', 1, false],
+  ])('%j vs %j -> %s', (a, b, expected) => {
+    expect(plainEqual(a, b)).toBe(expected);
   });
 });

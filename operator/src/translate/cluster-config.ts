@@ -79,6 +79,17 @@ function waypointLookup(gateways: readonly Gateway[]): WaypointLookup {
   return { waypointFor: (ref) => byKey.get(key(ref.namespace, ref.name)) };
 }
 
+function groupBy<T>(items: Iterable<T>, keyOf: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = keyOf(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
 function condition(type: string, ok: boolean, reason: Reason, message: string): ConditionData {
   return { type, status: ok ? 'True' : 'False', reason, message };
 }
@@ -144,7 +155,9 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
   const slicesByService = new Map<string, V1EndpointSlice[]>();
   for (const s of snapshot.endpointSlices) {
     const k = key(s.metadata?.namespace, s.metadata?.labels?.['kubernetes.io/service-name']);
-    slicesByService.set(k, [...(slicesByService.get(k) ?? []), s]);
+    const list = slicesByService.get(k);
+    if (list) list.push(s);
+    else slicesByService.set(k, [s]);
   }
   const services = new Map<string, Service>();
   const serviceBindings = new Map<string, { binding: WaypointBinding }>();
@@ -225,9 +238,13 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
       }
     }
   }
+  // Indexed by namespace: a pod only meets the selectors of its namespace and the root namespace.
+  const selectorsByNs = groupBy([...policySelectors], ([, p]) => p.namespace);
   const selectingPolicies = (namespace: string, labels: Readonly<Record<string, string>>) =>
-    [...policySelectors]
-      .filter(([, p]) => p.namespace === namespace || p.namespace === mesh.rootNamespace)
+    [
+      ...(selectorsByNs.get(namespace) ?? []),
+      ...(namespace === mesh.rootNamespace ? [] : (selectorsByNs.get(mesh.rootNamespace) ?? [])),
+    ]
       .filter(([, p]) => Object.entries(p.labels).every(([k, v]) => labels[k] === v))
       .map(([id]) => id)
       .sort();
@@ -252,6 +269,7 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
   }
 
   // Workloads.
+  const pasByNs = groupBy(snapshot.peerAuthentications, (pa) => pa.metadata.namespace ?? '');
   const workloads = new Map<string, Workload>();
   for (const pod of snapshot.pods) {
     const t = translateWorkload(pod, {
@@ -260,7 +278,11 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
       waypoints,
       selectingPolicies,
       mtls: (namespace, labels) => {
-        const m = effectiveMtls({ namespace, labels }, snapshot.peerAuthentications, mesh.rootNamespace);
+        const candidates = [
+          ...(pasByNs.get(namespace) ?? []),
+          ...(namespace === mesh.rootNamespace ? [] : (pasByNs.get(mesh.rootNamespace) ?? [])),
+        ];
+        const m = effectiveMtls({ namespace, labels }, candidates, mesh.rootNamespace);
         return { mode: m.mode, ports: m.ports };
       },
     });
