@@ -12,12 +12,13 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 STAMP := node_modules/.ambit-install-stamp
 
 .PHONY: help install install-system install-node install-components codegen codegen-check typecheck lint format format-check \
-	test test-unit test-integration cluster-up demo bench
+	test test-unit test-integration cluster-up box-up demo bench
 
 help:
 	@echo "make demo          start the local demo cluster (real kube-apiserver + etcd) and print KUBECONFIG"
 	@echo "make test          codegen check, typecheck, lint, unit and integration tests"
 	@echo "make cluster-up    start the test control plane for a person (same as demo for now)"
+	@echo "make box-up        start the box: control plane, NODES=n node netns with kube-proxy, LoadBalancers"
 	@echo "make codegen       regenerate vendored CRDs, TypeScript types and validators"
 	@echo "make bench         benchmarks (numbers, not pass/fail)"
 
@@ -69,5 +70,9 @@ bench: install-node
 
 cluster-up: install
 	node e2e/cluster/up.ts
+
+box-up: install
+	e2e/components/build.sh all >/dev/null
+	node e2e/box/up.ts
 
 demo: cluster-up

@@ -1,0 +1,72 @@
+// CLI (`sudo NODES=3 node e2e/box/up.ts`): starts a cluster-in-a-box (NODES nodes, default 2) and keeps it up until
+// Ctrl-C, then tears everything down and exits 0. Exits 2 when the host lacks a prerequisite, 1 on any other failure.
+import { CoreV1Api } from '@kubernetes/client-node';
+import { ClusterError } from '../cluster/index.ts';
+import { NetworkError } from '../network/index.ts';
+import { startBox, type Box } from './box.ts';
+import { BoxError } from './errors.ts';
+import { LB_POOL_FIRST, LB_POOL_LAST } from './lb-pool.ts';
+import { DEFAULT_BOX_NAME } from './plan.ts';
+import { checkPrerequisites } from './prerequisites.ts';
+import { boxNodes, nodesWide } from './report.ts';
+import { parseUpOptions } from './up-options.ts';
+
+const log = (line: string): void => console.log(`box-up: ${line}`);
+
+function isPrerequisite(err: unknown): boolean {
+  return (
+    (err instanceof BoxError &&
+      (err.code === 'ERR_BOX_PREREQUISITE' || err.code === 'ERR_BOX_INVALID_OPTION')) ||
+    (err instanceof ClusterError && err.code === 'ERR_CLUSTER_PREREQUISITE') ||
+    (err instanceof NetworkError && err.code === 'ERR_NETWORK_PREREQUISITE')
+  );
+}
+
+async function report(box: Box): Promise<void> {
+  const core = box.cluster.kubeConfig().makeApiClient(CoreV1Api);
+  const nodes = (await core.listNode()).items;
+  console.log(`\nexport KUBECONFIG=${box.kubeconfigPath}\n`);
+  for (const line of boxNodes(box.nodes, box.pids().kubeProxy)) console.log(line);
+  console.log('');
+  for (const line of nodesWide(nodes, Date.now())) console.log(line);
+  console.log(
+    `\nLoadBalancer Services get an address in ${LB_POOL_FIRST}-${LB_POOL_LAST}, reachable from this host.`,
+  );
+  log(`logs in ${box.workDir}/logs and ${box.workDir}/cluster/logs; Ctrl-C stops the box and removes it`);
+}
+
+async function main(): Promise<void> {
+  const { nodes } = parseUpOptions(process.env);
+  await checkPrerequisites();
+  const state: { box?: Box; starting?: Promise<Box>; stopping: boolean } = { stopping: false };
+  const stop = async (): Promise<void> => {
+    const box = state.box ?? (await state.starting?.catch(() => undefined));
+    await box?.stop();
+  };
+  const shutdown = (): void => {
+    if (state.stopping) process.exit(130); // a second Ctrl-C: the exit hooks still kill the processes
+    state.stopping = true;
+    log('stopping (again to exit at once; the next start reaps what is left)');
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(`box-up: stop failed: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+
+  log(`starting box ${DEFAULT_BOX_NAME} with ${nodes} node(s)`);
+  state.starting = startBox({ name: DEFAULT_BOX_NAME, nodes, onProgress: log });
+  state.box = await state.starting;
+  if (state.stopping) return; // Ctrl-C came during the start: shutdown() is stopping it
+  await report(state.box);
+  setInterval(() => {}, 1 << 30); // stay up; the signal handlers end the process
+}
+
+main().catch((err: unknown) => {
+  console.error(`box-up: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(isPrerequisite(err) ? 2 : 1);
+});
