@@ -10,6 +10,7 @@ import { ztunnelScope } from '../distribute/scope.ts';
 import { clusterCaches, type ClusterCaches } from './caches.ts';
 import { ConfigEngine } from './config-engine.ts';
 import { MeshConfigStatusWriter } from './mesh-config-status.ts';
+import { ObjectStatusWriter } from './object-status.ts';
 
 const kc = new KubeConfig();
 kc.loadFromFile(inject('kubeconfigPath'));
@@ -19,6 +20,7 @@ const NS = 'engine-int';
 const NODE = 'engine-node-a';
 const MESH = 'engine-int';
 let writer: MeshConfigStatusWriter;
+const statusWriter = new ObjectStatusWriter(kc);
 let port: number;
 
 let caches: ClusterCaches;
@@ -83,7 +85,10 @@ describe('config engine on a real apiserver', { timeout: 60_000 }, () => {
         rootNamespace: 'istio-system',
         clusterDomain: 'cluster.local',
       }),
-      onConfig: (c) => cs.update(c),
+      onConfig: (c) => {
+        cs.update(c);
+        void statusWriter.write(c.statuses);
+      },
     });
     await caches.start();
     server = new Server();
@@ -213,6 +218,27 @@ describe('config engine on a real apiserver', { timeout: 60_000 }, () => {
     expect(nacks).toEqual([]);
     expect(engine.last?.warnings.find((w) => w.name === 'web-port')?.message).toContain(
       'the previous version stays in force',
+    );
+    // The reason is on the object itself, naming the field.
+    await vi.waitFor(
+      async () => {
+        const ap = (await custom.getNamespacedCustomObject({
+          group: 'security.istio.io',
+          version: 'v1',
+          namespace: NS,
+          plural: 'authorizationpolicies',
+          name: 'web-port',
+        })) as {
+          status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
+        };
+        expect(ap.status?.conditions?.[0]).toMatchObject({
+          type: 'Accepted',
+          status: 'False',
+          reason: 'Invalid',
+        });
+        expect(ap.status?.conditions?.[0]?.message).toContain('spec.rules[0].to[0].operation.ports[0]');
+      },
+      { timeout: 5000, interval: 100 },
     );
   });
 
