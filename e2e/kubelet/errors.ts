@@ -18,7 +18,12 @@ export type KubeletErrorCode =
   | 'ERR_QUANTITY_INVALID' // a resource quantity string does not parse
   | 'ERR_CONTAINER_START' // the container's launcher failed (mounts, working dir, command not found)
   | 'ERR_PROBE_UNSUPPORTED' // a probe handler the fake kubelet does not implement (gRPC)
-  | 'ERR_PROBER_EXITED'; // the node's probe agent process exited with probes in flight
+  | 'ERR_PROBER_EXITED' // the node's probe agent process exited with probes in flight
+  | 'ERR_KUBE_CONFIG' // the kubelet's kubeconfig cannot be loaded or has no current cluster
+  | 'ERR_KUBE_API' // an apiserver request failed (the HTTP status is on KubeApiError)
+  | 'ERR_NODE_REGISTRATION' // the Node could not be registered or got no podCIDR in time
+  | 'ERR_IMAGE_NOT_IN_CATALOGUE' // a container image the box's image catalogue has no program for
+  | 'ERR_CATALOGUE_INVALID'; // a catalogue entry or program is unusable (relative path, no pinned node binary)
 
 export class KubeletError extends Error {
   readonly code: KubeletErrorCode;
@@ -43,4 +48,23 @@ export class CniError extends KubeletError {
     this.plugin = plugin;
     this.cniCode = cniCode;
   }
+}
+
+/** A failed apiserver request: the HTTP status (0 when no response came) and the Status reason, if any. */
+export class KubeApiError extends KubeletError {
+  readonly status: number;
+  /** The Status `reason`, e.g. `NotFound`, `Conflict`, `Forbidden`. */
+  readonly reason: string | undefined;
+
+  constructor(status: number, reason: string | undefined, message: string, options?: ErrorOptions) {
+    super('ERR_KUBE_API', message, options);
+    this.name = 'KubeApiError';
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+/** Whether `err` is an apiserver answer with one of the given HTTP statuses. */
+export function isApiStatus(err: unknown, ...statuses: readonly number[]): boolean {
+  return err instanceof KubeApiError && statuses.includes(err.status);
 }

@@ -1,5 +1,29 @@
-// The fake kubelet's container runtime: sandboxes (netns + CNI), volumes, env, containers and probes.
-export { KubeletError, CniError, type KubeletErrorCode } from './errors.ts';
+// The fake kubelet: its controller (Node, Lease, pods from the API), its runtime (sandboxes, volumes, env,
+// containers, probes) and the image catalogue.
+export { startKubelet, type Kubelet, type KubeletOptions } from './kubelet.ts';
+export {
+  ImageCatalogue,
+  containerArgv,
+  defaultCatalogue,
+  nodeProgram,
+  parseImageRef,
+  pinnedNode,
+  shellImageProgram,
+  type CatalogueEntry,
+  type ImageProgram,
+  type ImageRef,
+  type ResolvedImage,
+} from './catalogue/index.ts';
+export {
+  CONTAINER_RUNTIME_VERSION,
+  DEFAULT_CAPACITY,
+  KUBELET_PORT,
+  KUBELET_VERSION,
+  NODE_LEASE_NAMESPACE,
+} from './node-object.ts';
+export type { NodeStatusTiming } from './node-status.ts';
+export { CRASH_BACKOFF, PULL_BACKOFF, RETRY_BACKOFF, type BackoffPolicy } from './backoff.ts';
+export { KubeletError, CniError, KubeApiError, type KubeletErrorCode } from './errors.ts';
 export type { ContainerMount, EnvVar, PodRef } from './types.ts';
 export {
   CNI_VERSION,

@@ -89,6 +89,8 @@ async function timed<T>(timings: Record<string, number[]>, key: string, f: () =>
   }
 }
 
+let runSecretsExisted = false;
+
 describe('the fake runtime: two pods on one node', () => {
   let before: HostState;
   let work: string;
@@ -168,6 +170,7 @@ describe('the fake runtime: two pods on one node', () => {
   }
 
   beforeAll(async () => {
+    runSecretsExisted = existsSync('/run/secrets');
     await sweepPrefix(PREFIX);
     before = await hostState(PREFIX);
     work = await mkdtemp(join(tmpdir(), PREFIX));
@@ -336,7 +339,8 @@ describe('the fake runtime: two pods on one node', () => {
     expect(await processesMentioning([TAG, NODE, workDir])).toEqual([]);
     for (const pid of [...containerPids, agentPid ?? -1])
       expect(existsSync(`/proc/${pid}`), `pid ${pid}`).toBe(false);
-    expect(existsSync('/run/secrets')).toBe(false);
+    // Only what this test made must be gone: /run/secrets may legitimately exist on a host.
+    expect(existsSync('/run/secrets')).toBe(runSecretsExisted);
     expect(existsSync(workDir)).toBe(false);
   });
 });

@@ -1,0 +1,25 @@
+// The box's image catalogue: one file per image under images/, collected here.
+import { ImageCatalogue, type CatalogueEntry } from './catalogue.ts';
+import { busybox } from './images/busybox.ts';
+import { curl } from './images/curl.ts';
+import { echoHttp } from './images/echo-http.ts';
+import { echoTcp } from './images/echo-tcp.ts';
+
+export {
+  ImageCatalogue,
+  containerArgv,
+  imageNotFoundMessage,
+  type CatalogueEntry,
+  type ImageProgram,
+  type ResolvedImage,
+} from './catalogue.ts';
+export { parseImageRef, type ImageRef } from './image-ref.ts';
+export { nodeProgram, pinnedNode, programPath, shellImageProgram } from './program.ts';
+
+/** Every image file's entry; add a file under images/ and one line here. */
+const ENTRIES: readonly (() => CatalogueEntry)[] = [busybox, curl, echoHttp, echoTcp];
+
+/** The catalogue with every built-in image; extend it with `.with(entry)`. */
+export function defaultCatalogue(): ImageCatalogue {
+  return new ImageCatalogue(ENTRIES.map((make) => make()));
+}
