@@ -1,7 +1,7 @@
 import { EMPTY_MATCH, type Authorization, type Workload } from '@ambit/config';
 import { describe, expect, it } from 'vitest';
 import { diffConfig, EMPTY_CONFIG, isEmptyDelta, plainEqual } from './delta.ts';
-import { ztunnelScope, type FullConfig } from './scope.ts';
+import { waypointScope, ztunnelScope, type FullConfig } from './scope.ts';
 
 function workload(
   uid: string,
@@ -98,5 +98,35 @@ describe('plainEqual', () => {
     ['1', 1, false],
   ])('%j vs %j -> %s', (a, b, expected) => {
     expect(plainEqual(a, b)).toBe(expected);
+  });
+});
+
+describe('waypointScope', () => {
+  it('sends a waypoint the services it fronts, their endpoints and the workloads bound to it, and no L4 policy', () => {
+    const wp = { namespace: 'shop', name: 'waypoint' };
+    const svc = (id: string, waypoint: typeof wp | undefined, endpoint: string) => ({
+      id,
+      name: id,
+      namespace: 'shop',
+      hostname: `${id}.shop.svc.cluster.local`,
+      vips: ['10.96.0.1'],
+      ports: [],
+      ...(waypoint ? { waypoint } : {}),
+      endpoints: [{ workloadUid: endpoint, ports: {}, ready: true }],
+      source: { group: '', kind: 'Service', namespace: 'shop', name: id },
+    });
+    const bound = { ...workload('d', 'n1', 'shop'), waypoint: wp };
+    const full: FullConfig = {
+      ...config,
+      workloads: new Map([...config.workloads, ['d', bound]]),
+      services: new Map([
+        ['shop/front', svc('shop/front', wp, 'a')],
+        ['shop/other', svc('shop/other', undefined, 'b')],
+      ]),
+    };
+    const scoped = waypointScope(full, wp);
+    expect([...scoped.services.keys()]).toEqual(['shop/front']);
+    expect([...scoped.workloads.keys()].sort()).toEqual(['a', 'd']);
+    expect(scoped.authorizations.size).toBe(0);
   });
 });

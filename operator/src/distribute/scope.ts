@@ -1,6 +1,6 @@
 // What each subscriber receives (DESIGN §4, issue 4): a ztunnel gets every Workload and Service it may route to,
 // but Authorizations only as they apply to workloads on its own node; a waypoint gets the records of what it fronts.
-import type { Authorization, Service, Workload } from '@ambit/config';
+import type { Authorization, Service, WaypointRef, Workload } from '@ambit/config';
 
 /** The records one proxy is sent, keyed by id. */
 export interface ProxyConfig {
@@ -35,4 +35,27 @@ export function ztunnelScope(config: FullConfig, node: string): ProxyConfig {
     if (local.some((w) => appliesTo(a, w))) authorizations.set(id, a);
   }
   return { workloads: config.workloads, services: config.services, authorizations };
+}
+
+const sameWaypoint = (a: WaypointRef | undefined, b: WaypointRef) =>
+  a !== undefined && a.namespace === b.namespace && a.name === b.name;
+
+/**
+ * A waypoint's view: the Services it fronts and the workloads behind them (it forwards to their endpoints), plus
+ * the workloads bound to it directly. L4 authorizations stay with ztunnels; a waypoint's L7 policy arrives with its
+ * route tables.
+ */
+export function waypointScope(config: FullConfig, waypoint: WaypointRef): ProxyConfig {
+  const services = new Map<string, Service>();
+  const workloads = new Map<string, Workload>();
+  for (const [id, s] of config.services) {
+    if (!sameWaypoint(s.waypoint, waypoint)) continue;
+    services.set(id, s);
+    for (const e of s.endpoints) {
+      const w = config.workloads.get(e.workloadUid);
+      if (w) workloads.set(w.uid, w);
+    }
+  }
+  for (const [uid, w] of config.workloads) if (sameWaypoint(w.waypoint, waypoint)) workloads.set(uid, w);
+  return { workloads, services, authorizations: new Map() };
 }
