@@ -206,4 +206,28 @@ describe('translateCluster', () => {
     expect(c.authorizations.has('default/new')).toBe(false);
     expect(conditionsOf(c, 'new')?.[0]?.message).toContain('nothing of it is enforced');
   });
+
+  it('reuses the records of unchanged objects and recomputes when their inputs or the context change', () => {
+    const snap = snapshot([l4Allow]);
+    const first = translateCluster(snap);
+    const same = translateCluster({ ...snap, pods: [...snap.pods] }, first);
+    expect(same.workloads.get('uid-sleep')).toBe(first.workloads.get('uid-sleep'));
+    expect(same.services.get('default/sleep')).toBe(first.services.get('default/sleep'));
+
+    const pods = [...snap.pods];
+    pods[1] = {
+      ...pods[1]!,
+      status: { ...pods[1]!.status, podIP: '10.244.1.99', podIPs: [{ ip: '10.244.1.99' }] },
+    };
+    const podChanged = translateCluster({ ...snap, pods }, same);
+    expect(podChanged.workloads.get('uid-sleep')?.addresses).toEqual(['10.244.1.99']);
+    expect(podChanged.workloads.get('uid-notsleep')).toBe(same.workloads.get('uid-notsleep'));
+
+    // Un-labelling the namespace changes every pod's record, though no pod object changed.
+    const unlabelled = translateCluster(
+      { ...snap, pods, namespaces: [ns('default'), ns('istio-system')] },
+      podChanged,
+    );
+    expect(unlabelled.workloads.get('uid-notsleep')?.protocol).toBe('NONE');
+  });
 });

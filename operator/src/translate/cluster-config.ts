@@ -17,7 +17,7 @@ import {
   type WaypointLookup,
 } from './enrollment.ts';
 import { effectiveMtls, peerAuthenticationIssues } from './peer-authentication.ts';
-import { translateService } from './service.ts';
+import { translateService, type ServiceTranslation } from './service.ts';
 import {
   ACCEPTED,
   Reason,
@@ -28,7 +28,7 @@ import {
   type MeshWarning,
   type ObjectStatus,
 } from './status.ts';
-import { translateWorkload } from './workload.ts';
+import { translateWorkload, type WorkloadTranslation } from './workload.ts';
 
 /** GatewayClasses whose Gateways are waypoints (DESIGN §3). */
 export const WAYPOINT_CLASSES: readonly string[] = ['ambit-waypoint', 'istio-waypoint'];
@@ -63,6 +63,30 @@ export interface ClusterConfig {
   readonly policySelectors: ReadonlyMap<string, PolicySelector>;
   readonly statuses: readonly ObjectStatus[];
   readonly warnings: readonly MeshWarning[];
+  /** What produced each record, so the next translation can reuse records whose inputs did not change. */
+  readonly memo: TranslationMemo;
+}
+
+/**
+ * Inputs by identity: informer caches hand out the same object until it changes, so "same reference" means
+ * "unchanged". Records are reused only when their own inputs and the shared context (mesh settings, namespaces,
+ * gateways, policies) are all unchanged; anything else is recomputed. Cost of a change to one pod: one pod's
+ * translation plus O(objects) reference comparisons, instead of a full translation.
+ */
+export interface TranslationMemo {
+  readonly context: readonly (readonly unknown[])[];
+  readonly mesh: MeshSettings;
+  readonly pods: ReadonlyMap<unknown, WorkloadTranslation>;
+  readonly services: ReadonlyMap<
+    string,
+    { svc: V1Service; slices: readonly V1EndpointSlice[]; result: ServiceTranslation }
+  >;
+}
+
+function sameRefs(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const key = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ''}/${name ?? ''}`;
@@ -144,6 +168,22 @@ function waypointCondition(
 
 export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterConfig): ClusterConfig {
   const { mesh } = snapshot;
+  const context = [
+    snapshot.namespaces,
+    snapshot.gateways,
+    snapshot.authorizationPolicies,
+    snapshot.peerAuthentications,
+  ];
+  const memo = previous?.memo;
+  const reusable =
+    memo !== undefined &&
+    JSON.stringify(memo.mesh) === JSON.stringify(mesh) &&
+    context.every((c, i) => sameRefs(c, memo.context[i] ?? []));
+  const podMemo = new Map<unknown, WorkloadTranslation>();
+  const serviceMemo = new Map<
+    string,
+    { svc: V1Service; slices: readonly V1EndpointSlice[]; result: ServiceTranslation }
+  >();
   const nsLabels = new Map(
     snapshot.namespaces.map((n) => [n.metadata?.name ?? '', n.metadata?.labels ?? {}]),
   );
@@ -163,11 +203,13 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
   const serviceBindings = new Map<string, { binding: WaypointBinding }>();
   for (const svc of snapshot.services) {
     const k = key(svc.metadata?.namespace, svc.metadata?.name);
-    const t = translateService(svc, slicesByService.get(k) ?? [], {
-      clusterDomain: mesh.clusterDomain,
-      namespaceLabels,
-      waypoints,
-    });
+    const slices = slicesByService.get(k) ?? [];
+    const cached = reusable ? memo.services.get(k) : undefined;
+    const t =
+      cached && cached.svc === svc && sameRefs(cached.slices, slices)
+        ? cached.result
+        : translateService(svc, slices, { clusterDomain: mesh.clusterDomain, namespaceLabels, waypoints });
+    serviceMemo.set(k, { svc, slices, result: t });
     if (t.kind !== 'service') continue;
     services.set(t.record.id, t.record);
     serviceBindings.set(k, { binding: t.waypoint });
@@ -272,20 +314,24 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
   const pasByNs = groupBy(snapshot.peerAuthentications, (pa) => pa.metadata.namespace ?? '');
   const workloads = new Map<string, Workload>();
   for (const pod of snapshot.pods) {
-    const t = translateWorkload(pod, {
-      trustDomain: mesh.trustDomain,
-      namespaceLabels,
-      waypoints,
-      selectingPolicies,
-      mtls: (namespace, labels) => {
-        const candidates = [
-          ...(pasByNs.get(namespace) ?? []),
-          ...(namespace === mesh.rootNamespace ? [] : (pasByNs.get(mesh.rootNamespace) ?? [])),
-        ];
-        const m = effectiveMtls({ namespace, labels }, candidates, mesh.rootNamespace);
-        return { mode: m.mode, ports: m.ports };
-      },
-    });
+    const cached = reusable ? memo.pods.get(pod) : undefined;
+    const t =
+      cached ??
+      translateWorkload(pod, {
+        trustDomain: mesh.trustDomain,
+        namespaceLabels,
+        waypoints,
+        selectingPolicies,
+        mtls: (namespace, labels) => {
+          const candidates = [
+            ...(pasByNs.get(namespace) ?? []),
+            ...(namespace === mesh.rootNamespace ? [] : (pasByNs.get(mesh.rootNamespace) ?? [])),
+          ];
+          const m = effectiveMtls({ namespace, labels }, candidates, mesh.rootNamespace);
+          return { mode: m.mode, ports: m.ports };
+        },
+      });
+    podMemo.set(pod, t);
     if (t.kind !== 'workload') continue;
     workloads.set(t.record.uid, t.record);
     if (t.waypoint.kind === 'unresolved') {
@@ -296,5 +342,13 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
     }
   }
 
-  return { workloads, services, authorizations, policySelectors, statuses, warnings: warningsFrom(statuses) };
+  return {
+    workloads,
+    services,
+    authorizations,
+    policySelectors,
+    statuses,
+    warnings: warningsFrom(statuses),
+    memo: { context, mesh, pods: podMemo, services: serviceMemo },
+  };
 }
