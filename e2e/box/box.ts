@@ -1,6 +1,6 @@
-// Starts and stops a cluster-in-a-box: the box network, the real control plane on its underlay, and per node a
-// Node (registered by a kubelet hook, or by the box) and a real kube-proxy in the node's netns; plus the box's
-// LoadBalancer allocator.
+// Starts and stops a cluster-in-a-box: the box network, the real control plane on its underlay, per node the fake
+// kubelet (or another hook, or a bare Node) and a real kube-proxy in the node's netns, the box's LoadBalancer
+// allocator, and the real CoreDNS as the cluster DNS.
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import {
   AMBIT_KEEP_CLUSTER,
@@ -13,22 +13,40 @@ import { parseHarnessEnv } from '../cluster/env.ts';
 import { track } from '../cluster/lifecycle.ts';
 import type { ManagedProcess } from '../cluster/process.ts';
 import { ApiClient } from '../cluster/rest.ts';
+import {
+  coredns,
+  defaultCatalogue,
+  type CatalogueEntry,
+  type ImageCatalogue,
+  type Kubelet,
+} from '../kubelet/index.ts';
 import { createNetwork, HOST_UNDERLAY_IP, nodeOf, planNetwork, type BoxNetwork } from '../network/index.ts';
+import { installClusterDns, type ClusterDnsTiming } from './cluster-dns.ts';
+import { resolveComponent } from './component-binary.ts';
 import { BoxError } from './errors.ts';
-import { resolveKubeProxy } from './kube-proxy-binary.ts';
 import { startLbAllocator } from './lb-allocator.ts';
 import { pool as lbPool } from './lb-pool.ts';
 import { installLbRoutes } from './lb-routes.ts';
 import { readClusterCa, writeNodeCredentials } from './node-credentials.ts';
-import { startOneNode, type StartNode } from './node-start.ts';
+import { podNetnsPrefix, startKubeletNode } from './node-kubelet.ts';
+import { startOneNode, type NodeContext, type StartNode } from './node-start.ts';
 import { waitForNode } from './node-wait.ts';
-import { DEFAULT_BOX_NAME, DEFAULT_NODE_COUNT, defaultWorkDir, planBox, type BoxPlan } from './plan.ts';
+import {
+  DEFAULT_BOX_NAME,
+  DEFAULT_NODE_COUNT,
+  defaultWorkDir,
+  planBox,
+  planNodeAgent,
+  type BoxPlan,
+} from './plan.ts';
 import { checkPrerequisites } from './prerequisites.ts';
-import { killNetnsProcesses, reapBox } from './reap.ts';
+import { killNetnsProcesses, reapBox, removeEtcNetns } from './reap.ts';
 import { seconds, StageClock, type StageTiming } from './stages.ts';
+import { podNetnsName } from '../kubelet/sandbox-plan.ts';
 import { TeardownStack } from './teardown-stack.ts';
 
 export type { NodeContext, NodeHandle, StartNode } from './node-start.ts';
+export type { ClusterDnsTiming } from './cluster-dns.ts';
 
 export interface StartBoxOptions {
   /** Prefixes every name the box puts on the host; see e2e/network `BOX_NAME`. @default 'abox' */
@@ -43,11 +61,26 @@ export interface StartBoxOptions {
   readonly workDir?: string;
   /** One line per finished stage, with its duration. */
   readonly onProgress?: (line: string) => void;
-  /** Per node; when absent, the box registers a Ready Node itself and renews its lease until stopped. */
+  /**
+   * Per node, instead of the box's kubelet (`kubeletOptions(ctx)` in node-kubelet.ts gives what the box would pass
+   * `startKubelet`). Not together with `kubelets: false`.
+   */
   readonly startNode?: StartNode;
+  /**
+   * Whether each node runs the fake kubelet (pods from the API, with `defaultCatalogue()`, CoreDNS and `catalogue`).
+   * false: the box registers a Ready Node itself and renews its Lease; nothing runs pods. @default true
+   */
+  readonly kubelets?: boolean;
+  /** Images the kubelets know besides the default catalogue and CoreDNS (later entries win). @default [] */
+  readonly catalogue?: readonly CatalogueEntry[];
+  /**
+   * Whether the box installs CoreDNS (kube-dns 10.96.0.10) and waits until it is Available. Needs nodes that run
+   * pods. @default true with the box's kubelets, false with `kubelets: false` or a `startNode` hook
+   */
+  readonly clusterDns?: boolean;
   /** @default process.env */
   readonly env?: NodeJS.ProcessEnv;
-  /** Per waited-for thing (a component, a Node, a pod CIDR). @default 60_000 */
+  /** Per waited-for thing (a component, a Node, a pod CIDR, CoreDNS Available). @default 60_000 */
   readonly readyTimeoutMs?: number;
 }
 
@@ -64,6 +97,15 @@ export interface BoxPids {
   readonly kubeProxy: Readonly<Record<string, number>>;
 }
 
+/** What the box's kubelets run: the default catalogue, CoreDNS (when its binary is given) and the extra entries. */
+export function boxCatalogue(
+  corednsBin: string | undefined,
+  extra: readonly CatalogueEntry[] = [],
+): ImageCatalogue {
+  const base = defaultCatalogue();
+  return base.with(...(corednsBin === undefined ? [] : [coredns(corednsBin)]), ...extra);
+}
+
 export interface Box {
   readonly name: string;
   readonly workDir: string;
@@ -72,6 +114,12 @@ export interface Box {
   readonly nodes: readonly BoxNode[];
   /** The admin kubeconfig (the cluster's). */
   readonly kubeconfigPath: string;
+  /** Node name → its kubelet, when the box started them (not with `kubelets: false` or a `startNode` hook). */
+  readonly kubelets: ReadonlyMap<string, Kubelet>;
+  /** How long CoreDNS took from apply to Available; undefined when the box installed no cluster DNS. */
+  readonly clusterDns: ClusterDnsTiming | undefined;
+  /** The netns of a pod the box's kubelets run (`ip netns exec <it> …`), from the pod's uid. */
+  podNetns(uid: string): string;
   /** How long each start stage took, in order. */
   readonly timings: readonly StageTiming[];
   pids(): BoxPids;
@@ -89,6 +137,8 @@ interface LiveParts {
   readonly network: BoxNetwork;
   readonly nodes: readonly BoxNode[];
   readonly kubeProxies: ReadonlyMap<string, ManagedProcess>;
+  readonly kubelets: ReadonlyMap<string, Kubelet>;
+  readonly clusterDns: ClusterDnsTiming | undefined;
   readonly timings: readonly StageTiming[];
   readonly stack: TeardownStack;
   readonly keepWorkDir: boolean;
@@ -104,6 +154,8 @@ class RunningBox implements Box {
   readonly network: BoxNetwork;
   readonly nodes: readonly BoxNode[];
   readonly kubeconfigPath: string;
+  readonly kubelets: ReadonlyMap<string, Kubelet>;
+  readonly clusterDns: ClusterDnsTiming | undefined;
   readonly timings: readonly StageTiming[];
   readonly #p: LiveParts;
   readonly #untrack: () => void;
@@ -118,7 +170,13 @@ class RunningBox implements Box {
     this.nodes = p.nodes;
     this.kubeconfigPath = p.cluster.kubeconfigPath;
     this.timings = p.timings;
+    this.kubelets = p.kubelets;
+    this.clusterDns = p.clusterDns;
     this.#untrack = p.untrack;
+  }
+
+  podNetns(uid: string): string {
+    return podNetnsName(podNetnsPrefix(this.name), uid);
   }
 
   pids(): BoxPids {
@@ -172,10 +230,11 @@ function throwFirstRejection(results: readonly PromiseSettledResult<unknown>[]):
 
 /**
  * Starts a box, in this order, one progress line per stage:
- * (a) reap what a crashed box of the same name left; (b) create the network without pod CIDRs; (c) start the full
- * control plane on the underlay's 172.30.0.1; (d) mint each node's and its kube-proxy's client certificates;
- * (e) per node, its agent (hook or registration) then its kube-proxy; (f) route each Node's pod CIDR;
- * (g) apply the repo's CRDs; (h) route the LoadBalancer pool and start its allocator.
+ * (a) reap what a crashed box of the same name left; (b) find (or build) kube-proxy and CoreDNS; (c) create the
+ * network without pod CIDRs; (d) start the full control plane on the underlay's 172.30.0.1; (e) mint each node's and
+ * its kube-proxy's client certificates; (f) per node, its agent (the kubelet, a hook, or a bare Node) then its
+ * kube-proxy; (g) route each Node's pod CIDR; (h) apply the repo's CRDs; (i) route the LoadBalancer pool and start
+ * its allocator; (j) wait until CoreDNS (applied right after (g)) is Available and in every node's rules.
  * On failure, everything started is stopped again and the work dir is kept for diagnosis.
  */
 export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
@@ -189,11 +248,23 @@ export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
     nodes: opts.nodes ?? DEFAULT_NODE_COUNT,
     workDir: opts.workDir ?? defaultWorkDir(harness.cacheDir, name),
   });
+  const agent = planNodeAgent(opts);
   await checkPrerequisites(env);
 
   const clock = new StageClock(progress);
   const stack = new TeardownStack();
   const kubeProxies = new Map<string, ManagedProcess>();
+  const kubelets = new Map<string, Kubelet>();
+  const startNode: StartNode | undefined =
+    agent.kind === 'hook'
+      ? opts.startNode
+      : agent.kind === 'kubelet'
+        ? async (ctx: NodeContext) => {
+            const kubelet = await startKubeletNode(ctx);
+            kubelets.set(ctx.node.name, kubelet);
+            return kubelet;
+          }
+        : undefined;
   const live: { box?: Box } = {};
   // On a plain process exit only synchronous work is possible: kill the kube-proxies (the cluster kills its own);
   // the network and anything else is reaped by the next start of this box. On SIGINT/SIGTERM with no other
@@ -212,11 +283,15 @@ export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
       (r) =>
         r.killed + r.removed === 0 ? 'none' : `${r.killed} process(es), ${r.removed} network object(s)`,
     );
-    const kubeProxyBin = await clock.run(
-      'kube-proxy binary',
-      () => resolveKubeProxy(env),
-      (bin) => bin,
+    const bins = await clock.run(
+      'binaries',
+      async () => ({
+        kubeProxy: await resolveComponent('kube-proxy', env),
+        coredns: agent.kind === 'none' ? undefined : await resolveComponent('coredns', env),
+      }),
+      (b) => [b.kubeProxy, b.coredns].filter((x) => x !== undefined).join(', '),
     );
+    const catalogue = boxCatalogue(bins.coredns, opts.catalogue);
     await mkdir(plan.logDir, { recursive: true });
 
     const network = await clock.run(
@@ -226,6 +301,7 @@ export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
     );
     stack.push('network', () => network.teardown());
     stack.push('processes left in the netns', () => killNetnsProcesses(name));
+    stack.push('pod /etc/netns entries left', () => removeEtcNetns(name));
 
     const cluster = await clock.run(
       'control plane',
@@ -271,8 +347,9 @@ export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
                 cluster,
                 network,
                 admin,
-                kubeProxyBin,
-                startNode: opts.startNode,
+                kubeProxyBin: bins.kubeProxy,
+                startNode,
+                catalogue,
                 timeoutMs,
                 stack,
                 kubeProxies,
@@ -281,7 +358,10 @@ export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
             ),
           ),
         ),
-      () => `${plan.nodes.length} node(s) with kube-proxy`,
+      () =>
+        `${plan.nodes.length} node(s) with ${
+          { kubelet: 'the fake kubelet', hook: 'the node hook', none: 'no kubelet' }[agent.kind]
+        } and kube-proxy`,
     );
 
     const podCidrs = await clock.run(
@@ -300,6 +380,12 @@ export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
           .join(', '),
     );
 
+    // CoreDNS needs only the nodes: it starts while the CRDs and the load balancer go in (about a second saved);
+    // its stage below is then what remains of the wait.
+    const dnsInstall = agent.clusterDns
+      ? installClusterDns(cluster, admin, network, timeoutMs)
+      : Promise.resolve(undefined);
+    dnsInstall.catch(() => undefined); // awaited below; a failure of an earlier stage must not leave it unhandled
     await clock.run(
       'CRDs',
       async () => {
@@ -331,6 +417,20 @@ export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
       () => 'pool 172.30.0.200-250 routed to the nodes',
     );
 
+    const clusterDns = agent.clusterDns
+      ? await clock.run(
+          'cluster DNS',
+          async () => {
+            const timing = await dnsInstall;
+            if (timing === undefined) throw new Error('unreachable: cluster DNS was not installed');
+            return timing;
+          },
+          (d) =>
+            `CoreDNS Available ${seconds(d.createToAvailableMs)} after apply, in every node's rules ` +
+            `${seconds(d.availableToProgrammedMs)} later, kube-dns 10.96.0.10`,
+        )
+      : undefined;
+
     const nodes: BoxNode[] = plan.nodes.map((n) => ({
       name: n.name,
       netns: nodeOf(network.plan, n.name).netns,
@@ -344,6 +444,8 @@ export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
       network,
       nodes,
       kubeProxies,
+      kubelets,
+      clusterDns,
       timings: clock.timings,
       stack,
       keepWorkDir: harness.keepCluster,

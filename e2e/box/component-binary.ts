@@ -1,4 +1,5 @@
-// Finds the kube-proxy binary: in $AMBIT_K8S_BIN, or built (or reused from the cache) by e2e/components/build.sh.
+// Finds a built component the box runs itself (kube-proxy, CoreDNS): in $AMBIT_K8S_BIN, or built (or reused from
+// the cache) by e2e/components/build.sh.
 import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,10 +7,13 @@ import { AMBIT_K8S_BIN } from '../cluster/index.ts';
 import { BUILD_SCRIPT } from '../cluster/binaries.ts';
 import { BoxError } from './errors.ts';
 
-/** Runs `build.sh kube-proxy` (its progress goes to our stderr) and returns the bin dir it prints. */
-function build(env: NodeJS.ProcessEnv): Promise<string> {
+/** The components of build.sh that the box itself needs (the control plane's are e2e/cluster's). */
+export type BoxComponent = 'kube-proxy' | 'coredns';
+
+/** Runs `build.sh <component>` (its progress goes to our stderr) and returns the bin dir it prints. */
+function build(component: BoxComponent, env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [BUILD_SCRIPT, 'kube-proxy'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [BUILD_SCRIPT, component], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderrTail = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -27,23 +31,29 @@ function build(env: NodeJS.ProcessEnv): Promise<string> {
         reject(
           new BoxError(
             'ERR_BOX_BUILD',
-            `${BUILD_SCRIPT} kube-proxy exited with code ${code}:\n${stderrTail}`,
+            `${BUILD_SCRIPT} ${component} exited with code ${code}:\n${stderrTail}`,
           ),
         );
     });
   });
 }
 
-/** The path of an executable kube-proxy v1.34.4; throws `ERR_BOX_PREREQUISITE` or `ERR_BOX_BUILD`. */
-export async function resolveKubeProxy(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+/**
+ * The path of the component's executable (kube-proxy v1.34.4, CoreDNS v1.12.4): `$AMBIT_K8S_BIN/<component>`
+ * when that is set, else what build.sh built or had cached. Throws `ERR_BOX_PREREQUISITE` or `ERR_BOX_BUILD`.
+ */
+export async function resolveComponent(
+  component: BoxComponent,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   const fromEnv = env[AMBIT_K8S_BIN] || undefined;
-  const bin = join(fromEnv ?? (await build(env)), 'kube-proxy');
+  const bin = join(fromEnv ?? (await build(component, env)), component);
   try {
     await access(bin, constants.X_OK);
   } catch (err) {
     const hint = fromEnv
-      ? `${AMBIT_K8S_BIN}=${fromEnv} must hold kube-proxy`
-      : `rerun ${BUILD_SCRIPT} kube-proxy`;
+      ? `${AMBIT_K8S_BIN}=${fromEnv} must hold ${component}`
+      : `rerun ${BUILD_SCRIPT} ${component}`;
     throw new BoxError('ERR_BOX_PREREQUISITE', `${bin} is missing or not executable; ${hint}`, {
       cause: err,
     });

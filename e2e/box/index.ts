@@ -1,16 +1,20 @@
-// The box's public API: start a cluster-in-a-box (network, real control plane on the underlay, nodes with a real
-// kube-proxy each, a LoadBalancer allocator) and stop it without a trace.
+// The box's public API: start a cluster-in-a-box (network, real control plane on the underlay, nodes with the fake
+// kubelet and a real kube-proxy each, a LoadBalancer allocator, CoreDNS) and stop it without a trace.
 export {
+  boxCatalogue,
   startBox,
   type Box,
   type BoxNode,
   type BoxPids,
+  type ClusterDnsTiming,
   type NodeContext,
   type NodeHandle,
   type StartBoxOptions,
   type StartNode,
 } from './box.ts';
 export { BoxError, type BoxErrorCode } from './errors.ts';
+export { kubeletLogPath, kubeletOptions, podNetnsPrefix, startKubeletNode } from './node-kubelet.ts';
+export { CLUSTER_DNS_DEPLOYMENT, CLUSTER_DNS_MANIFEST, CLUSTER_DNS_NAMESPACE } from './cluster-dns.ts';
 export {
   DEFAULT_BOX_NAME,
   DEFAULT_NODE_COUNT,

@@ -4,6 +4,7 @@ import { arch, release } from 'node:os';
 import type { CertAndKey, Cluster } from '../cluster/index.ts';
 import type { ManagedProcess } from '../cluster/process.ts';
 import { ApiClient } from '../cluster/rest.ts';
+import type { ImageCatalogue } from '../kubelet/index.ts';
 import { nodeOf, type BoxNetwork } from '../network/index.ts';
 import { startKubeProxy } from './kube-proxy.ts';
 import type { NodeCredentials } from './node-credentials.ts';
@@ -35,6 +36,10 @@ export interface NodeContext {
   readonly network: BoxNetwork;
   /** A dir of this node's own, removed with the box. */
   readonly workDir: string;
+  /** The box's log dir (kept when a start fails): name files after the node. */
+  readonly logDir: string;
+  /** What the node's kubelet runs for each image: the default catalogue, CoreDNS, and the box's extra entries. */
+  readonly catalogue: ImageCatalogue;
   readonly onProgress: (line: string) => void;
 }
 
@@ -60,6 +65,7 @@ export interface NodeStartInput {
   readonly admin: ApiClient;
   readonly kubeProxyBin: string;
   readonly startNode: StartNode | undefined;
+  readonly catalogue: ImageCatalogue;
   readonly timeoutMs: number;
   readonly stack: TeardownStack;
   readonly kubeProxies: Map<string, ManagedProcess>;
@@ -86,6 +92,8 @@ export async function startOneNode(i: NodeStartInput): Promise<void> {
       cluster: i.cluster,
       network: i.network,
       workDir: layout.dir,
+      logDir: i.plan.logDir,
+      catalogue: i.catalogue,
       onProgress: say,
     });
     i.stack.push(`node ${layout.name}`, () => handle.stop());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultWorkDir, nodeName, nodeUnderlayIp, planBox } from './plan.ts';
+import { defaultWorkDir, nodeName, nodeUnderlayIp, planBox, planNodeAgent } from './plan.ts';
 
 describe('planBox', () => {
   it('lays out nodes node-<i> at 172.30.0.(10+i) with their files under the work dir', () => {
@@ -37,5 +37,32 @@ describe('planBox', () => {
     expect(nodeUnderlayIp(99)).toBe('172.30.0.109');
     expect(nodeName(3)).toBe('node-3');
     expect(defaultWorkDir('/root/.cache/ambit', 'abox')).toBe('/root/.cache/ambit/box/abox');
+  });
+});
+
+describe('planNodeAgent', () => {
+  const hook = (): Promise<never> => Promise.reject(new Error('unused'));
+
+  it("runs the box's kubelets and CoreDNS by default", () => {
+    expect(planNodeAgent({})).toEqual({ kind: 'kubelet', clusterDns: true });
+    expect(planNodeAgent({ kubelets: true, clusterDns: false })).toEqual({
+      kind: 'kubelet',
+      clusterDns: false,
+    });
+  });
+
+  it('runs a hook without CoreDNS unless asked, and bare Nodes with kubelets: false', () => {
+    expect(planNodeAgent({ startNode: hook })).toEqual({ kind: 'hook', clusterDns: false });
+    expect(planNodeAgent({ startNode: hook, clusterDns: true })).toEqual({ kind: 'hook', clusterDns: true });
+    expect(planNodeAgent({ kubelets: false })).toEqual({ kind: 'none', clusterDns: false });
+  });
+
+  it('refuses a hook with kubelets: false, and cluster DNS without pods', () => {
+    for (const o of [
+      { startNode: hook, kubelets: false },
+      { kubelets: false, clusterDns: true },
+    ]) {
+      expect(() => planNodeAgent(o)).toThrow(expect.objectContaining({ code: 'ERR_BOX_INVALID_OPTION' }));
+    }
   });
 });

@@ -93,3 +93,37 @@ export function planBox(input: BoxPlanInput): BoxPlan {
     nodes,
   };
 }
+
+/** What runs on each node: the box's kubelet, the caller's hook, or nothing (the box registers bare Nodes). */
+export type NodeAgentKind = 'kubelet' | 'hook' | 'none';
+
+export interface NodeAgentPlan {
+  readonly kind: NodeAgentKind;
+  /** Whether the box installs CoreDNS and waits for it. */
+  readonly clusterDns: boolean;
+}
+
+/**
+ * Which agent each node runs, from startBox's options; throws `ERR_BOX_INVALID_OPTION` for a contradiction:
+ * 1. a `startNode` hook wins; `kubelets: false` with a hook is a contradiction;
+ * 2. otherwise the box's kubelets, unless `kubelets: false`;
+ * 3. cluster DNS defaults to on with the box's kubelets only (a hook may run no pods), and needs pods to run.
+ */
+export function planNodeAgent(o: {
+  readonly startNode?: unknown;
+  readonly kubelets?: boolean;
+  readonly clusterDns?: boolean;
+}): NodeAgentPlan {
+  if (o.startNode !== undefined && o.kubelets === false) {
+    throw new BoxError('ERR_BOX_INVALID_OPTION', 'give either a startNode hook or kubelets: false, not both');
+  }
+  const kind: NodeAgentKind = o.startNode !== undefined ? 'hook' : o.kubelets === false ? 'none' : 'kubelet';
+  const clusterDns = o.clusterDns ?? kind === 'kubelet';
+  if (clusterDns && kind === 'none') {
+    throw new BoxError(
+      'ERR_BOX_INVALID_OPTION',
+      'clusterDns needs nodes that run pods (kubelets: false given)',
+    );
+  }
+  return { kind, clusterDns };
+}

@@ -1,6 +1,6 @@
 // Finds and ends what a crashed box of the same name left behind: processes in its netns, processes named by
-// its pid files, its work dir and its network.
-import { readFile } from 'node:fs/promises';
+// its pid files, its work dir, its pods' /etc/netns entries and its network.
+import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseHarnessEnv } from '../cluster/env.ts';
 import { reapStale } from '../cluster/stale.ts';
@@ -52,23 +52,40 @@ export async function killNetnsProcesses(box: string): Promise<number> {
   return pids.length;
 }
 
+/** Where `ip netns exec` finds a netns' own resolv.conf and hosts (the kubelet writes its pods' there). */
+const ETC_NETNS = '/etc/netns';
+
+/**
+ * Removes `/etc/netns/<box>-*` (a crashed kubelet's pods), then /etc/netns itself if that left it empty (the
+ * kubelet made it; it removes it the same way). Returns how many entries went.
+ */
+export async function removeEtcNetns(box: string): Promise<number> {
+  const entries = await readdir(ETC_NETNS).catch(() => [] as string[]);
+  const ours = entries.filter((e) => e.startsWith(`${box}-`));
+  for (const e of ours) await rm(`${ETC_NETNS}/${e}`, { recursive: true, force: true });
+  if (ours.length > 0) await rmdir(ETC_NETNS).catch(() => undefined); // not empty: someone else's are there
+  return ours.length;
+}
+
 export interface ReapSummary {
   /** Processes killed inside the box's netns. */
   readonly killed: number;
-  /** Netns, links, rules and chains of the box's network that were removed. */
+  /** Netns, links, rules and chains of the box's network, and /etc/netns entries, that were removed. */
   readonly removed: number;
 }
 
 /**
- * Reaps box `plan.name`: processes inside its netns, then the control plane and kube-proxies named by pid files
- * in its work dir (which is wiped), then its network. Doing nothing on a clean host.
+ * Reaps box `plan.name`: processes inside its netns (nodes and pods), then the control plane and kube-proxies
+ * named by pid files in its work dir (which is wiped), then its pods' /etc/netns entries and its network. Doing
+ * nothing on a clean host.
  */
 export async function reapBox(plan: BoxPlan): Promise<ReapSummary> {
   const killed = await killNetnsProcesses(plan.name);
   await reapStale(plan.clusterDir);
   await reapStale(plan.workDir);
+  const etc = await removeEtcNetns(plan.name);
   const { found } = await reapNetwork(plan.name);
-  const removed = found.netns.length + found.links.length + found.rules.length + found.chains.length;
+  const removed = etc + found.netns.length + found.links.length + found.rules.length + found.chains.length;
   return { killed, removed };
 }
 

@@ -41,8 +41,9 @@ function address(node: V1Node, type: string): string {
   return node.status?.addresses?.find((a) => a.type === type)?.address ?? '<none>';
 }
 
-function createdMs(node: V1Node): number {
-  const created: unknown = node.metadata?.creationTimestamp;
+/** An object's creationTimestamp in ms (client-node gives a Date, raw JSON a string); NaN when absent. */
+export function createdMs(obj: { readonly metadata?: { readonly creationTimestamp?: unknown } }): number {
+  const created: unknown = obj.metadata?.creationTimestamp;
   if (created instanceof Date) return created.getTime();
   return typeof created === 'string' ? Date.parse(created) : Number.NaN;
 }

@@ -1,14 +1,19 @@
-// CLI (`sudo NODES=3 node e2e/box/up.ts`): starts a cluster-in-a-box (NODES nodes, default 2) and keeps it up until
-// Ctrl-C, then tears everything down and exits 0. Exits 2 when the host lacks a prerequisite, 1 on any other failure.
-import { CoreV1Api } from '@kubernetes/client-node';
+// CLI (`sudo NODES=3 node e2e/box/up.ts`): starts a cluster-in-a-box (NODES nodes with kubelets, default 2, and
+// CoreDNS), prints its nodes, pods and cluster DNS, and keeps it up until Ctrl-C, then tears everything down and
+// exits 0. Exits 2 when the host lacks a prerequisite, 1 on any other failure.
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { ClusterError } from '../cluster/index.ts';
 import { NetworkError } from '../network/index.ts';
 import { startBox, type Box } from './box.ts';
+import { CLUSTER_DNS_DEPLOYMENT, CLUSTER_DNS_NAMESPACE } from './cluster-dns.ts';
+import { describeDeployment, type DeploymentJson } from './deployment-ready.ts';
 import { BoxError } from './errors.ts';
 import { LB_POOL_FIRST, LB_POOL_LAST } from './lb-pool.ts';
 import { DEFAULT_BOX_NAME } from './plan.ts';
 import { checkPrerequisites } from './prerequisites.ts';
 import { boxNodes, nodesWide } from './report.ts';
+import { podsWide } from './report-pods.ts';
+import { seconds } from './stages.ts';
 import { parseUpOptions } from './up-options.ts';
 
 const log = (line: string): void => console.log(`box-up: ${line}`);
@@ -23,16 +28,40 @@ function isPrerequisite(err: unknown): boolean {
 }
 
 async function report(box: Box): Promise<void> {
-  const core = box.cluster.kubeConfig().makeApiClient(CoreV1Api);
-  const nodes = (await core.listNode()).items;
+  const kc = box.cluster.kubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  const [nodes, pods, dns] = await Promise.all([
+    core.listNode(),
+    core.listPodForAllNamespaces(),
+    kc
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ namespace: CLUSTER_DNS_NAMESPACE, name: CLUSTER_DNS_DEPLOYMENT })
+      .catch(() => undefined),
+  ]);
+  const now = Date.now();
   console.log(`\nexport KUBECONFIG=${box.kubeconfigPath}\n`);
   for (const line of boxNodes(box.nodes, box.pids().kubeProxy)) console.log(line);
   console.log('');
-  for (const line of nodesWide(nodes, Date.now())) console.log(line);
+  for (const line of nodesWide(nodes.items, now)) console.log(line);
+  console.log('');
+  for (const line of podsWide(pods.items, now)) console.log(line);
+  const timing = box.clusterDns;
+  console.log(
+    `\ncluster DNS 10.96.0.10 (CoreDNS, cluster.local only, no upstream): ` +
+      `${describeDeployment(dns as DeploymentJson | undefined, CLUSTER_DNS_DEPLOYMENT)}` +
+      (timing === undefined
+        ? ''
+        : `; Available ${seconds(timing.createToAvailableMs)} after apply, ` +
+          `in kube-proxy's rules ${seconds(timing.availableToProgrammedMs)} later`),
+  );
+  console.log(`start by stage: ${box.timings.map((t) => `${t.stage} ${seconds(t.ms)}`).join(', ')}`);
   console.log(
     `\nLoadBalancer Services get an address in ${LB_POOL_FIRST}-${LB_POOL_LAST}, reachable from this host.`,
   );
-  log(`logs in ${box.workDir}/logs and ${box.workDir}/cluster/logs; Ctrl-C stops the box and removes it`);
+  log(
+    `logs in ${box.workDir}/logs (kube-proxy, kubelet per node; pod logs under nodes/<node>/kubelet/logs) and ` +
+      `${box.workDir}/cluster/logs; Ctrl-C stops the box and removes it`,
+  );
 }
 
 async function main(): Promise<void> {

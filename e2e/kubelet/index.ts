@@ -4,6 +4,7 @@ export { startKubelet, type Kubelet, type KubeletOptions } from './kubelet.ts';
 export {
   ImageCatalogue,
   containerArgv,
+  coredns,
   defaultCatalogue,
   nodeProgram,
   parseImageRef,

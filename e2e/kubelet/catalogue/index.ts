@@ -14,6 +14,7 @@ export {
   type ResolvedImage,
 } from './catalogue.ts';
 export { parseImageRef, type ImageRef } from './image-ref.ts';
+export { coredns } from './images/coredns.ts';
 export { nodeProgram, pinnedNode, programPath, shellImageProgram } from './program.ts';
 
 /** Every image file's entry; add a file under images/ and one line here. */
