@@ -15,10 +15,10 @@ STAMP := node_modules/.ambit-install-stamp
 	test test-unit test-integration cluster-up box-up demo bench
 
 help:
-	@echo "make demo          start the local demo cluster (real kube-apiserver + etcd) and print KUBECONFIG"
+	@echo "make demo          start the local demo cluster (the box, as root) and print KUBECONFIG"
 	@echo "make test          codegen check, typecheck, lint, unit and integration tests"
-	@echo "make cluster-up    start the test control plane for a person (same as demo for now)"
-	@echo "make box-up        start the box: control plane, NODES=n node netns with kube-proxy, LoadBalancers"
+	@echo "make cluster-up    start only the control plane (no nodes) and print KUBECONFIG"
+	@echo "make box-up        start the box: control plane, NODES=n nodes (kubelet, kube-proxy), CoreDNS, LoadBalancers"
 	@echo "make codegen       regenerate vendored CRDs, TypeScript types and validators"
 	@echo "make bench         benchmarks (numbers, not pass/fail)"
 
@@ -75,4 +75,4 @@ box-up: install
 	e2e/components/build.sh all >/dev/null
 	node e2e/box/up.ts
 
-demo: cluster-up
+demo: box-up
