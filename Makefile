@@ -36,7 +36,7 @@ $(STAMP): package.json package-lock.json
 
 install-components:
 	@command -v go >/dev/null || { echo "install: the Go toolchain is required to build kube-apiserver and etcd"; exit 1; }
-	@e2e/components/build.sh >/dev/null
+	@e2e/components/build.sh all >/dev/null
 
 codegen: install-node
 	node codegen/src/main.ts
@@ -72,7 +72,6 @@ cluster-up: install
 	node e2e/cluster/up.ts
 
 box-up: install
-	e2e/components/build.sh all >/dev/null
 	node e2e/box/up.ts
 
 demo: box-up
