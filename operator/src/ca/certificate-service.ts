@@ -4,7 +4,7 @@ import { status as GrpcStatus, type sendUnaryData, type ServerUnaryCall } from '
 import { CaError, issueWorkloadCertificate, type SigningCa } from './authority.ts';
 import { decideCertificateRequest, type RequestPolicyFacts } from './request-policy.ts';
 import { parseSpiffeId, SpiffeError } from './spiffe.ts';
-import type { TokenAuthenticator } from './token-review.ts';
+import { bearerToken, type TokenAuthenticator } from './token-review.ts';
 
 export interface CertificateServiceOptions {
   readonly authenticator: TokenAuthenticator;
@@ -29,7 +29,7 @@ function fail(
 
 export function certificateHandler(opts: CertificateServiceOptions) {
   return (call: Call, callback: sendUnaryData<pb.CreateCertificateResponse>): void => {
-    const token = /^Bearer (.+)$/.exec(String(call.metadata.get('authorization')[0] ?? ''))?.[1];
+    const token = bearerToken(call.metadata);
     void (async () => {
       const caller = await opts.authenticator.authenticate(token);
       if (!caller)

@@ -6,6 +6,12 @@ import type { AuthenticatedCaller } from './request-policy.ts';
 /** The audience Ambit's proxies request for their control-plane tokens. */
 export const CONTROL_PLANE_AUDIENCE = 'ambit.dev/control-plane';
 
+/** The token of an `authorization: Bearer <token>` gRPC metadata entry, if any. */
+export function bearerToken(metadata: { get(key: string): unknown[] }): string | undefined {
+  const value = metadata.get('authorization')[0];
+  return typeof value === 'string' ? /^Bearer (.+)$/.exec(value)?.[1] : undefined;
+}
+
 const SA_USER = /^system:serviceaccount:([^:]+):([^:]+)$/;
 
 export interface TokenAuthenticator {

@@ -4,6 +4,7 @@
 import type * as pb from '@ambit/codegen/proto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { bearerToken } from '../ca/token-review.ts';
 import { EMPTY_CONFIG } from './delta.ts';
 import { afterRejection, buildPush, isEmptyPush } from './push.ts';
 import type { FullConfig, ProxyConfig } from './scope.ts';
@@ -107,7 +108,7 @@ export class ConfigServer {
   /** The grpc-js handler of `Subscribe`. */
   readonly subscribe = (stream: Stream): void => {
     let connection: Connection | undefined;
-    const token = /^Bearer (.+)$/.exec(String(stream.metadata.get('authorization')[0] ?? ''))?.[1];
+    const token = bearerToken(stream.metadata);
     stream.on('data', (req: pb.SubscribeRequest) => {
       const r = req.request;
       if (!connection) {
