@@ -49,8 +49,11 @@ function hasGo(env: NodeJS.ProcessEnv): boolean {
   return spawnSync('go', ['version'], { env, stdio: 'ignore' }).error === undefined;
 }
 
-/** Runs build.sh (progress goes to our stderr) and returns the bin dir it prints. */
-function runBuild(env: NodeJS.ProcessEnv, components: readonly Component[]): Promise<string> {
+/**
+ * Runs build.sh for any of its components (progress goes to our stderr) and returns the bin dir it prints.
+ * Shared by the control plane and the box (kube-proxy, CoreDNS).
+ */
+export function runBuild(env: NodeJS.ProcessEnv, components: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [BUILD_SCRIPT, ...components], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -75,7 +78,10 @@ function runBuild(env: NodeJS.ProcessEnv, components: readonly Component[]): Pro
         );
       }
       reject(
-        new ClusterError('ERR_CLUSTER_BUILD', `${BUILD_SCRIPT} exited with code ${code}:\n${stderrTail}`),
+        new ClusterError(
+          'ERR_CLUSTER_BUILD',
+          `${BUILD_SCRIPT} ${components.join(' ')} exited with code ${code}:\n${stderrTail}`,
+        ),
       );
     });
   });
