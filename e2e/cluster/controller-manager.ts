@@ -1,9 +1,8 @@
 // Builds kube-controller-manager's command line (kubeadm's flags, plus node CIDR allocation) and starts it.
 import { SERVICE_CLUSTER_IP_RANGE } from './apiserver.ts';
-import { healthzOk, loopbackHealthzUrl, secureComponentArgs } from './healthz.ts';
+import { launchUntilHealthy, secureComponentArgs } from './healthz.ts';
 import type { PkiPaths } from './pki-files.ts';
 import type { ManagedProcess } from './process.ts';
-import { launchReady } from './readiness.ts';
 
 /** The pod network; each node gets a /24 of it in `spec.podCIDR` (e2e/README.md's address plan). */
 export const CLUSTER_CIDR = '10.244.0.0/16';
@@ -60,9 +59,13 @@ export function startControllerManager(
   caPem: string,
   timeoutMs = 60_000,
 ): Promise<ManagedProcess> {
-  const url = loopbackHealthzUrl(opts.securePort);
-  return launchReady(
-    { name: 'kube-controller-manager', bin, args: controllerManagerArgs(opts), logPath },
-    { probe: () => healthzOk(url, caPem), timeoutMs, intervalMs: 250 },
-  );
+  return launchUntilHealthy({
+    name: 'kube-controller-manager',
+    bin,
+    args: controllerManagerArgs(opts),
+    logPath,
+    securePort: opts.securePort,
+    caPem,
+    timeoutMs,
+  });
 }

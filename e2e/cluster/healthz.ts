@@ -1,5 +1,7 @@
 // Probes a component's `/healthz` on its secure port, checking its serving cert against the cluster CA.
 import { request } from 'node:https';
+import type { ManagedProcess } from './process.ts';
+import { launchReady } from './readiness.ts';
 
 /** `https://127.0.0.1:<port>/healthz`: where the controller-manager and scheduler answer on loopback. */
 export function loopbackHealthzUrl(securePort: number): string {
@@ -45,4 +47,21 @@ export function secureComponentArgs(o: {
     '--leader-elect=false',
     '--profiling=false',
   ];
+}
+
+/** Starts a secure component and resolves once its loopback `/healthz` is 200; on failure it is already stopped. */
+export function launchUntilHealthy(p: {
+  readonly name: string;
+  readonly bin: string;
+  readonly args: string[];
+  readonly logPath: string;
+  readonly securePort: number;
+  readonly caPem: string;
+  readonly timeoutMs: number;
+}): Promise<ManagedProcess> {
+  const url = loopbackHealthzUrl(p.securePort);
+  return launchReady(
+    { name: p.name, bin: p.bin, args: p.args, logPath: p.logPath },
+    { probe: () => healthzOk(url, p.caPem), timeoutMs: p.timeoutMs, intervalMs: 250 },
+  );
 }

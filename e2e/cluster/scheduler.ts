@@ -1,8 +1,7 @@
 // Builds kube-scheduler's command line (kubeadm's flags) and starts it.
-import { healthzOk, loopbackHealthzUrl, secureComponentArgs } from './healthz.ts';
+import { launchUntilHealthy, secureComponentArgs } from './healthz.ts';
 import type { PkiPaths } from './pki-files.ts';
 import type { ManagedProcess } from './process.ts';
-import { launchReady } from './readiness.ts';
 
 export interface SchedulerOptions {
   /** Kubeconfig with the `system:kube-scheduler` client cert; also used for delegated authn/authz. */
@@ -29,9 +28,13 @@ export function startScheduler(
   caPem: string,
   timeoutMs = 60_000,
 ): Promise<ManagedProcess> {
-  const url = loopbackHealthzUrl(opts.securePort);
-  return launchReady(
-    { name: 'kube-scheduler', bin, args: schedulerArgs(opts), logPath },
-    { probe: () => healthzOk(url, caPem), timeoutMs, intervalMs: 250 },
-  );
+  return launchUntilHealthy({
+    name: 'kube-scheduler',
+    bin,
+    args: schedulerArgs(opts),
+    logPath,
+    securePort: opts.securePort,
+    caPem,
+    timeoutMs,
+  });
 }
