@@ -114,6 +114,18 @@ function groupBy<T>(items: Iterable<T>, keyOf: (item: T) => string): Map<string,
   return out;
 }
 
+/** The status of a Service or pod labelled for a waypoint that cannot serve it, if so. */
+function unresolvedWaypointStatus(
+  object: ObjectStatus['object'],
+  binding: WaypointBinding,
+): ObjectStatus | undefined {
+  if (binding.kind !== 'unresolved') return undefined;
+  return {
+    object,
+    conditions: [condition(WAYPOINT_ACCEPTED, false, Reason.WaypointNotFound, binding.message)],
+  };
+}
+
 function condition(type: string, ok: boolean, reason: Reason, message: string): ConditionData {
   return { type, status: ok ? 'True' : 'False', reason, message };
 }
@@ -137,13 +149,16 @@ function waypointCondition(
   const refs = [...(spec.targetRefs ?? []), ...(spec.targetRef ? [spec.targetRef] : [])];
   const ns = ap.metadata.namespace ?? '';
   const problems: string[] = [];
+  let targetMissing = false;
   const enforcedBy = new Set<string>();
   for (const ref of refs) {
     const target = `${ref.kind} ${ns}/${ref.name}`;
     if (ref.kind === 'Service' && (ref.group ?? '') === '') {
       const svc = services.get(key(ns, ref.name));
-      if (!svc) problems.push(`${target} not found`);
-      else if (svc.binding.kind !== 'bound')
+      if (!svc) {
+        targetMissing = true;
+        problems.push(`${target} not found`);
+      } else if (svc.binding.kind !== 'bound')
         problems.push(`${target} has no waypoint: label it ${USE_WAYPOINT_LABEL}`);
       else enforcedBy.add(key(svc.binding.waypoint.namespace, svc.binding.waypoint.name));
     } else if (ref.kind === 'Gateway') {
@@ -155,7 +170,7 @@ function waypointCondition(
     }
   }
   if (problems.length > 0) {
-    const reason = problems.some((p) => p.endsWith('not found')) ? Reason.TargetNotFound : Reason.NoWaypoint;
+    const reason = targetMissing ? Reason.TargetNotFound : Reason.NoWaypoint;
     return condition(WAYPOINT_ACCEPTED, false, reason, `not enforced for: ${problems.join('; ')}`);
   }
   return condition(
@@ -213,12 +228,8 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
     if (t.kind !== 'service') continue;
     services.set(t.record.id, t.record);
     serviceBindings.set(k, { binding: t.waypoint });
-    if (t.waypoint.kind === 'unresolved') {
-      statuses.push({
-        object: t.record.source,
-        conditions: [condition(WAYPOINT_ACCEPTED, false, Reason.WaypointNotFound, t.waypoint.message)],
-      });
-    }
+    const unresolved = unresolvedWaypointStatus(t.record.source, t.waypoint);
+    if (unresolved) statuses.push(unresolved);
   }
 
   // Authorization.
@@ -334,12 +345,8 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
     podMemo.set(pod, t);
     if (t.kind !== 'workload') continue;
     workloads.set(t.record.uid, t.record);
-    if (t.waypoint.kind === 'unresolved') {
-      statuses.push({
-        object: t.record.source,
-        conditions: [condition(WAYPOINT_ACCEPTED, false, Reason.WaypointNotFound, t.waypoint.message)],
-      });
-    }
+    const unresolved = unresolvedWaypointStatus(t.record.source, t.waypoint);
+    if (unresolved) statuses.push(unresolved);
   }
 
   return {
