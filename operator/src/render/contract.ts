@@ -1,0 +1,59 @@
+// The contract between rendering (pure: objects in, manifests out) and the reconcilers that apply them: the object
+// shape, the labels every owned object carries (how pruning finds what the operator made), and the cluster facts
+// rendering needs beyond the Mesh itself.
+
+/** One Kubernetes object as plain JSON, ready for server-side apply. */
+export interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly annotations?: Readonly<Record<string, string>>;
+    readonly ownerReferences?: readonly {
+      readonly apiVersion: string;
+      readonly kind: string;
+      readonly name: string;
+      readonly uid: string;
+      readonly controller?: boolean;
+      readonly blockOwnerDeletion?: boolean;
+    }[];
+  };
+  readonly [field: string]: unknown;
+}
+
+/** Namespace of Ambit's own components (operator, ztunnel, node agent). Made by the install, not by the Mesh. */
+export const COMPONENT_NAMESPACE = 'ambit-system';
+/** The only Mesh the operator honours (DESIGN §8). */
+export const MESH_NAME = 'default';
+
+/** On every object the operator applies. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'ambit-operator';
+/** Which reconciler owns the object: `Mesh` (mesh components) or `Gateway` (a waypoint's or gateway's objects). */
+export const OWNER_KIND_LABEL = 'ambit.dev/owner-kind';
+/** On a Gateway's objects: the Gateway's name (same namespace), as Istio labels its waypoints. */
+export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
+
+/** The GatewayClass controller names Ambit answers to. */
+export const WAYPOINT_CONTROLLER = 'ambit.dev/waypoint-controller';
+export const GATEWAY_CONTROLLER = 'ambit.dev/gateway-controller';
+/** Waypoint classes (DESIGN §3): ours and Istio's name, so Istio YAML works unchanged. */
+export const WAYPOINT_CLASSES = ['ambit-waypoint', 'istio-waypoint'] as const;
+/** North-south gateway classes (issue 10). */
+export const GATEWAY_CLASSES = ['ambit', 'istio'] as const;
+
+/** Audience of the projected service-account tokens proxies present to the control plane. */
+export { CONTROL_PLANE_AUDIENCE } from '../ca/token-review.ts';
+/** The control-plane Service (config gRPC + CA) in COMPONENT_NAMESPACE. */
+export const CONTROL_PLANE_SERVICE = 'ambit-control-plane';
+export const CONTROL_PLANE_PORT = 15010;
+
+/** Facts about the cluster and the release that rendering needs besides the Mesh. */
+export interface ClusterFacts {
+  /** Release of the operator; default image tags. */
+  readonly version: string;
+  /** Registry and repository prefix of the default images, e.g. `ghcr.io/ambit-mesh`. */
+  readonly imageRegistry: string;
+}
