@@ -11,8 +11,8 @@ SHELL := /usr/bin/env bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 STAMP := node_modules/.ambit-install-stamp
 
-.PHONY: help install install-system install-node install-components codegen codegen-check typecheck lint format format-check \
-	test test-unit test-integration cluster-up box-up demo bench
+.PHONY: help install install-system install-node install-components codegen codegen-check manifests manifests-check \
+	typecheck lint format format-check test test-unit test-integration cluster-up box-up demo bench
 
 help:
 	@echo "make demo          start the local demo cluster (the box, as root) and print KUBECONFIG"
@@ -20,6 +20,7 @@ help:
 	@echo "make cluster-up    start only the control plane (no nodes) and print KUBECONFIG"
 	@echo "make box-up        start the box: control plane, NODES=n nodes (kubelet, kube-proxy), CoreDNS, LoadBalancers"
 	@echo "make codegen       regenerate vendored CRDs, TypeScript types and validators"
+	@echo "make manifests     regenerate the install manifests under manifests/"
 	@echo "make bench         benchmarks (numbers, not pass/fail)"
 
 install: install-system install-node install-components
@@ -44,6 +45,12 @@ codegen: install-node
 codegen-check: install-node
 	node codegen/src/main.ts --check
 
+manifests: install-node
+	node operator/src/cli/manifests.ts
+
+manifests-check: install-node
+	node operator/src/cli/manifests.ts --check
+
 typecheck: install-node
 	tsc -p tsconfig.json
 
@@ -62,7 +69,7 @@ test-unit: install-node
 test-integration: install
 	vitest run --project integration
 
-test: install codegen-check typecheck lint format-check
+test: install codegen-check manifests-check typecheck lint format-check
 	vitest run
 
 bench: install-node

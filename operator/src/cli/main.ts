@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// The `ambit` command line: `ambit config dump --node N [--kubeconfig PATH]`.
+// The `ambit` command line: `ambit config dump --node N [--kubeconfig PATH]` and `ambit waypoint ...`.
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseArgs } from 'node:util';
 import { configDump } from './config-dump.ts';
+import { runWaypoint } from './waypoint-run.ts';
+import { parseWaypointArgs, UsageError, WAYPOINT_USAGE } from './waypoint.ts';
 
 const USAGE = `usage:
-  ambit config dump --node NODE [--kubeconfig PATH]   print the config the ztunnel of NODE receives, as JSON`;
+  ambit config dump --node NODE [--kubeconfig PATH]   print the config the ztunnel of NODE receives, as JSON
+${WAYPOINT_USAGE}`;
 
 function kubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();
@@ -14,7 +17,26 @@ function kubeConfig(path: string | undefined): KubeConfig {
   return kc;
 }
 
+/** `ambit waypoint ...`: its flags differ per verb, so it parses its own arguments. */
+async function waypoint(argv: string[]): Promise<number> {
+  let command;
+  try {
+    command = parseWaypointArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`ambit: ${err.message}\n${USAGE}`);
+    return 2;
+  }
+  if (command.verb === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  await runWaypoint(kubeConfig(command.kubeconfig), command, (line) => console.log(line));
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'waypoint') return waypoint(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -20,19 +20,25 @@ export interface Cache<T> {
   list(): readonly T[];
 }
 
-interface Started<T> extends Cache<T> {
+export interface Started<T> extends Cache<T> {
+  /** The cached objects, of one namespace when given. */
+  list(namespace?: string): readonly T[];
+  /** The cached object, if any (namespace omitted for cluster-scoped kinds). */
+  get(name: string, namespace?: string): T | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-function informer<T extends KubernetesObject>(
+/** An informer that keeps itself running; `onChange` gets the object that changed (added, updated or deleted). */
+export function informer<T extends KubernetesObject>(
   kc: KubeConfig,
   path: string,
   list: () => Promise<KubernetesListObject<T>>,
-  onChange: () => void,
+  onChange: (obj: T) => void,
   onError: (kind: string, err: unknown) => void,
+  labelSelector?: string,
 ): Started<T> {
-  const inf = makeInformer<T>(kc, path, list);
+  const inf = makeInformer<T>(kc, path, list, labelSelector);
   for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, onChange);
   inf.on('error', (err: unknown) => {
     onError(path, err);
@@ -40,7 +46,8 @@ function informer<T extends KubernetesObject>(
     setTimeout(() => void inf.start().catch((e: unknown) => onError(path, e)), 2000);
   });
   return {
-    list: () => inf.list(),
+    list: (namespace) => inf.list(namespace),
+    get: (name, namespace) => inf.get(name, namespace),
     start: () => inf.start(),
     stop: () => inf.stop(),
   };

@@ -1,9 +1,12 @@
-// Writes what the config engine knows onto the Mesh: config version, proxy rejections (NACKs) and the warnings of
-// objects that are not (fully) enforced. Server-side apply of only these fields under their own field manager, and
-// only when they changed (STYLE §2).
+// Writes what the config engine knows onto the Mesh: config version, proxy rejections (NACKs), the warnings of
+// objects that are not (fully) enforced, and how many namespaces and workloads are enrolled. Server-side apply of
+// only these fields under their own field manager, and only when they changed (STYLE §2).
 import type { MeshStatus } from '@ambit/codegen/crds';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import type { V1Namespace } from '@kubernetes/client-node';
+import type { Workload } from '@ambit/config';
 import { isDeepStrictEqual } from 'node:util';
+import { isEnrolled } from '../translate/enrollment.ts';
 import type { NackReport } from '../distribute/config-server.ts';
 import type { MeshWarning } from '../translate/status.ts';
 
@@ -16,11 +19,39 @@ export interface MeshConfigStatus {
   readonly version: string;
   readonly rejections: readonly NackReport[];
   readonly warnings: readonly MeshWarning[];
+  /** What enrollment covers, when known (from the translated config). */
+  readonly enrollment?: EnrollmentSummary;
+}
+
+export interface EnrollmentSummary {
+  readonly namespaces: readonly string[];
+  readonly workloads: number;
+}
+
+/** Enrolled namespaces (labelled ambient) and enrolled workloads (captured pods), from translation's output. */
+export function enrollmentSummary(
+  namespaces: readonly V1Namespace[],
+  workloads: Iterable<Pick<Workload, 'protocol'>>,
+): EnrollmentSummary {
+  let count = 0;
+  for (const w of workloads) if (w.protocol === 'HBONE') count++;
+  return {
+    namespaces: namespaces
+      .filter((n) => isEnrolled({ labels: {}, hostNetwork: false }, n.metadata?.labels ?? {}))
+      .map((n) => n.metadata?.name ?? '')
+      .sort(),
+    workloads: count,
+  };
 }
 
 /** The status fields this writer owns (pure). */
-export function meshConfigStatusPatch(s: MeshConfigStatus): Pick<MeshStatus, 'config' | 'warnings'> {
+export function meshConfigStatusPatch(
+  s: MeshConfigStatus,
+): Pick<MeshStatus, 'config' | 'warnings' | 'enrolledNamespaces' | 'workloads'> {
   return {
+    ...(s.enrollment
+      ? { enrolledNamespaces: [...s.enrollment.namespaces], workloads: { enrolled: s.enrollment.workloads } }
+      : {}),
     config: {
       version: s.version,
       rejections: s.rejections

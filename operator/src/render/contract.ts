@@ -57,3 +57,24 @@ export interface ClusterFacts {
   /** Registry and repository prefix of the default images, e.g. `ghcr.io/ambit-mesh`. */
   readonly imageRegistry: string;
 }
+
+/** Which kinds a render function may emit, so a reconciler knows what to list (by label) when pruning. */
+export interface ObjectKind {
+  readonly apiVersion: string;
+  readonly kind: string;
+}
+
+/** `host:port` at which proxies reach the control plane (config gRPC + CA) through CONTROL_PLANE_SERVICE. */
+export const CONTROL_PLANE_ADDRESS = `${CONTROL_PLANE_SERVICE}.${COMPONENT_NAMESPACE}.svc:${CONTROL_PLANE_PORT}`;
+/**
+ * ConfigMap holding the mesh root certificate(s) (PEM, key ROOT_CA_KEY) that proxies trust for the control-plane TLS
+ * channel. Written by the CA into COMPONENT_NAMESPACE and every namespace that runs a waypoint; rendering only
+ * mounts it.
+ */
+export const ROOT_CA_CONFIGMAP = 'ambit-root-ca';
+export const ROOT_CA_KEY = 'root-cert.pem';
+/** Where proxies find their control-plane token (file CONTROL_PLANE_TOKEN_FILE) and ROOT_CA_KEY. */
+export const PROXY_CREDENTIALS_DIR = '/var/run/secrets/ambit';
+export const CONTROL_PLANE_TOKEN_FILE = 'token';
+/** Host directory shared by the node agent and ztunnel: the unix socket over which pod netns fds are handed over. */
+export const NODE_AGENT_SOCKET_DIR = '/var/run/ambit';

@@ -15,6 +15,8 @@ export const Reason = {
   TargetNotFound: 'TargetNotFound',
   NoWaypoint: 'NoWaypoint',
   WaypointNotFound: 'WaypointNotFound',
+  /** A GatewayClass of one of our names belongs to another controller (DESIGN §8). */
+  ForeignGatewayClass: 'ForeignGatewayClass',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -1,0 +1,126 @@
+// Server-side apply of rendered objects under one field manager, skipping objects that already say what we want,
+// so a reconcile with nothing to change issues no writes. "Already says" = the live object carries the hash of the
+// desired object we last applied (catches fields we stopped setting) and still contains every desired field
+// (catches someone else's edits: drift is put back).
+import { createHash } from 'node:crypto';
+import {
+  ApiException,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import type { KubeObject } from '../render/contract.ts';
+import { isSubset } from './subset.ts';
+
+export const FIELD_MANAGER = 'ambit-operator';
+export const APPLIED_HASH_ANNOTATION = 'ambit.dev/applied-hash';
+
+/** Writes issued, for logs and for the "no-op reconcile writes nothing" check. */
+export interface WriteCounts {
+  applied: number;
+  deleted: number;
+}
+
+/** Stable JSON (sorted keys) so equal objects hash equal. */
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** The desired object with the hash annotation that marks what was applied (pure). */
+export function withAppliedHash(desired: KubeObject): KubeObject {
+  const hash = createHash('sha256').update(stableJson(desired)).digest('hex').slice(0, 16);
+  return {
+    ...desired,
+    metadata: {
+      ...desired.metadata,
+      annotations: { ...desired.metadata.annotations, [APPLIED_HASH_ANNOTATION]: hash },
+    },
+  };
+}
+
+/** What `upToDate` reads of a live object. */
+export interface LiveObject {
+  readonly metadata?: { readonly annotations?: Readonly<Record<string, string>> };
+}
+
+/** Whether applying `desired` would change nothing that is ours (pure). */
+export function upToDate(desired: KubeObject, live: LiveObject | undefined): boolean {
+  if (!live) return false;
+  const marked = withAppliedHash(desired);
+  return (
+    live.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] ===
+      marked.metadata.annotations?.[APPLIED_HASH_ANNOTATION] && isSubset(marked, live)
+  );
+}
+
+export function objectRef(o: { kind?: string; metadata?: { name?: string; namespace?: string } }): string {
+  const ns = o.metadata?.namespace;
+  return `${o.kind ?? '?'} ${ns ? `${ns}/` : ''}${o.metadata?.name ?? '?'}`;
+}
+
+export class Applier {
+  readonly #api: KubernetesObjectApi;
+  readonly counts: WriteCounts = { applied: 0, deleted: 0 };
+
+  constructor(kc: KubeConfig) {
+    this.#api = KubernetesObjectApi.makeApiClient(kc);
+  }
+
+  /** Applies `desired` unless `live` is up to date; returns whether it wrote. */
+  async apply(desired: KubeObject, live: LiveObject | undefined): Promise<boolean> {
+    if (upToDate(desired, live)) return false;
+    const body = withAppliedHash(desired);
+    try {
+      await this.#api.patch(
+        body as KubernetesObject,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        true,
+        PatchStrategy.ServerSideApply,
+      );
+    } catch (err) {
+      throw new Error(`apply ${objectRef(desired)}: ${apiMessage(err)}`, { cause: err });
+    }
+    this.counts.applied++;
+    return true;
+  }
+
+  /** Deletes an object we own; gone already is fine. */
+  async delete(obj: KubernetesObject): Promise<void> {
+    try {
+      await this.#api.delete(obj, undefined, undefined, undefined, undefined, 'Background');
+      this.counts.deleted++;
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return;
+      throw new Error(`delete ${objectRef(obj)}: ${apiMessage(err)}`, { cause: err });
+    }
+  }
+}
+
+/** The apiserver's own message (e.g. a rejected field), not the whole response. */
+export function apiMessage(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body: unknown = err.body;
+    const parsed: unknown = typeof body === 'string' ? safeParse(body) : body;
+    if (typeof parsed === 'object' && parsed !== null && 'message' in parsed) return String(parsed.message);
+    return `HTTP ${err.code}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function safeParse(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+}
