@@ -16,7 +16,8 @@ export const MAX_REJECTIONS = 64;
 const MAX_WARNINGS = 256;
 
 export interface MeshConfigStatus {
-  readonly version: string;
+  /** The version the config server serves; without one (no server yet) `config` is not written. */
+  readonly version?: string;
   readonly rejections: readonly NackReport[];
   readonly warnings: readonly MeshWarning[];
   /** What enrollment covers, when known (from the translated config). */
@@ -52,12 +53,16 @@ export function meshConfigStatusPatch(
     ...(s.enrollment
       ? { enrolledNamespaces: [...s.enrollment.namespaces], workloads: { enrolled: s.enrollment.workloads } }
       : {}),
-    config: {
-      version: s.version,
-      rejections: s.rejections
-        .slice(-MAX_REJECTIONS)
-        .map((r) => ({ proxy: r.proxy, version: r.version, message: r.message })),
-    },
+    ...(s.version === undefined
+      ? {}
+      : {
+          config: {
+            version: s.version,
+            rejections: s.rejections
+              .slice(-MAX_REJECTIONS)
+              .map((r) => ({ proxy: r.proxy, version: r.version, message: r.message })),
+          },
+        }),
     warnings: s.warnings.slice(0, MAX_WARNINGS).map((w) => ({
       ...(w.group ? { group: w.group } : {}),
       kind: w.kind,

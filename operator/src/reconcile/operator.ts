@@ -38,6 +38,8 @@ export interface OperatorOptions {
     retryEveryMs?: number;
   };
   readonly onWarnings?: (warnings: readonly MeshWarning[]) => void;
+  /** Called when this replica becomes the leader (after its queues started). */
+  readonly onStartedLeading?: () => void;
   readonly log?: (line: string) => void;
   readonly now?: () => Date;
 }
@@ -74,7 +76,10 @@ export class Operator {
       ...(o.lease?.renewEveryMs ? { renewEveryMs: o.lease.renewEveryMs } : {}),
       ...(o.lease?.renewDeadlineMs ? { renewDeadlineMs: o.lease.renewDeadlineMs } : {}),
       ...(o.lease?.retryEveryMs ? { retryEveryMs: o.lease.retryEveryMs } : {}),
-      onStartedLeading: () => this.#startQueues(),
+      onStartedLeading: () => {
+        this.#startQueues();
+        o.onStartedLeading?.();
+      },
       onStoppedLeading: () => this.#stopQueues(),
       log: this.#log,
     });

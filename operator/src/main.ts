@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// The operator process (the image's entry point): the Mesh and waypoint reconcilers under leader election, the
+// config engine that reports enrollment and warnings on the Mesh, and the health endpoints. SIGTERM stops acting,
+// releases the lease (so another replica takes over at once) and exits.
+import { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterConfig, MeshSettings } from './translate/cluster-config.ts';
+import { clusterCaches } from './engine/caches.ts';
+import { ConfigEngine } from './engine/config-engine.ts';
+import { enrollmentSummary, MeshConfigStatusWriter } from './engine/mesh-config-status.ts';
+import { parseOperatorConfig } from './process/config.ts';
+import { startHttp } from './process/http.ts';
+import { MESH_NAME } from './render/contract.ts';
+import { renderMesh } from './render/mesh.ts';
+import { RELEASE_FACTS } from './render/release.ts';
+import { renderWaypoint } from './render/waypoint.ts';
+import { Operator } from './reconcile/operator.ts';
+
+function log(line: string): void {
+  console.log(`${new Date().toISOString()} ${line}`);
+}
+
+async function main(): Promise<void> {
+  const config = parseOperatorConfig(process.env);
+  const kc = new KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromCluster();
+
+  const statusWriter = new MeshConfigStatusWriter(kc, MESH_NAME);
+  let lastConfig: ClusterConfig | undefined;
+  const writeConfigStatus = (): void => {
+    if (!operator.isLeader() || !lastConfig || !operator.caches.meshes.get(MESH_NAME)) return;
+    const warnings = [...lastConfig.warnings, ...operator.meshReconciler.warnings];
+    const enrollment = enrollmentSummary(caches.namespaces.list(), lastConfig.workloads.values());
+    statusWriter
+      .write({ rejections: [], warnings, enrollment })
+      .catch((err: unknown) => log(`mesh status: ${err instanceof Error ? err.message : String(err)}`));
+  };
+
+  const operator = new Operator({
+    kc,
+    identity: config.identity,
+    leaseNamespace: config.namespace,
+    clusterDomain: config.clusterDomain,
+    facts: RELEASE_FACTS,
+    renderMesh,
+    renderWaypoint,
+    onWarnings: writeConfigStatus,
+    onStartedLeading: writeConfigStatus,
+    log,
+  });
+  const meshSettings = (): MeshSettings => {
+    const spec = operator.caches.meshes.get(MESH_NAME)?.spec;
+    return {
+      trustDomain: spec?.trustDomain ?? 'cluster.local',
+      rootNamespace: spec?.rootNamespace ?? 'istio-system',
+      clusterDomain: config.clusterDomain,
+    };
+  };
+  const caches = clusterCaches(
+    kc,
+    () => engine.changed(),
+    (kind, err) => log(`watch ${kind}: ${err instanceof Error ? err.message : String(err)}`),
+  );
+  const engine = new ConfigEngine({
+    caches,
+    mesh: meshSettings,
+    onConfig: (c) => {
+      lastConfig = c;
+      writeConfigStatus();
+    },
+    log,
+  });
+
+  let ready = false;
+  const http = await startHttp(config.httpPort, {
+    ready: () => ready,
+    leader: () => operator.isLeader(),
+    writes: () => operator.applier.counts,
+  });
+  await Promise.all([operator.start(), caches.start()]);
+  ready = true;
+  engine.recompute();
+  log(
+    `operator ${config.identity} started (lease ${config.namespace}/ambit-operator, http :${config.httpPort})`,
+  );
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    engine.stop();
+    http.close();
+    void Promise.all([operator.stop(), caches.stop()]).finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(`ambit-operator: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
