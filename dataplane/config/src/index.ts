@@ -1,5 +1,6 @@
 // The config model and its pure evaluators.
 export * from './model.ts';
+export { DATAPLANE_MODE_LABELS, isEnrolled } from './enrollment.ts';
 export { authorize, matchMatches, policyMatches, type ConnectionFacts, type Decision } from './authorize.ts';
 export { ipInCidr, matchesPattern, parseIpv4Cidr } from './matchers.ts';
 export {

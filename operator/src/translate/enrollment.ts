@@ -1,44 +1,20 @@
-// Decides whether a pod is in the mesh and which waypoint fronts it or a Service, from Istio's labels.
+// Decides which waypoint fronts a pod or a Service, from Istio's labels. Enrollment itself (`isEnrolled`) lives in
+// @ambit/config, shared with the node agent, and is re-exported here.
 //
-// Enrollment (the same for `istio.io/dataplane-mode` and `ambit.dev/dataplane-mode`):
-//  1. hostNetwork pods are never captured.
-//  2. A pod label `none` opts the pod out; a pod label `ambient` enrolls it whatever its namespace says.
-//  3. Otherwise the namespace label `ambient` enrolls every pod in it.
 // Waypoint binding (`istio.io/use-waypoint`, optionally with `istio.io/use-waypoint-namespace`):
-//  4. For a workload: the pod's label, else the namespace's; for a Service: its label, else the namespace's.
+//  1. For a workload: the pod's label, else the namespace's; for a Service: its label, else the namespace's.
 //     The closer label wins, and the value `none` there means no waypoint at all.
-//  5. A waypoint binds only what its Gateway serves (`istio.io/waypoint-for`: service (default), workload, all,
+//  2. A waypoint binds only what its Gateway serves (`istio.io/waypoint-for`: service (default), workload, all,
 //     none); a binding to a missing waypoint, or to one that does not serve that kind, is reported.
 
 import type { WaypointRef } from '@ambit/config';
 
-export const DATAPLANE_MODE_LABELS = ['istio.io/dataplane-mode', 'ambit.dev/dataplane-mode'] as const;
+export { DATAPLANE_MODE_LABELS, isEnrolled } from '@ambit/config';
 export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
 export const USE_WAYPOINT_NAMESPACE_LABEL = 'istio.io/use-waypoint-namespace';
 export const WAYPOINT_FOR_LABEL = 'istio.io/waypoint-for';
 
 type Labels = Readonly<Record<string, string>> | undefined;
-
-function modeOf(labels: Labels): string | undefined {
-  for (const key of DATAPLANE_MODE_LABELS) {
-    const v = labels?.[key];
-    if (v === 'none') return 'none';
-  }
-  for (const key of DATAPLANE_MODE_LABELS) {
-    const v = labels?.[key];
-    if (v !== undefined) return v;
-  }
-  return undefined;
-}
-
-/** Whether a pod is captured by the mesh. */
-export function isEnrolled(pod: { labels: Labels; hostNetwork: boolean }, namespaceLabels: Labels): boolean {
-  if (pod.hostNetwork) return false;
-  const own = modeOf(pod.labels);
-  if (own === 'none') return false;
-  if (own === 'ambient') return true;
-  return modeOf(namespaceLabels) === 'ambient';
-}
 
 export type WaypointFor = 'service' | 'workload' | 'all' | 'none';
 

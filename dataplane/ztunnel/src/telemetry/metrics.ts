@@ -1,0 +1,95 @@
+// TCP telemetry with Istio's metric names and labels (DESIGN §5), so existing dashboards work: one set of counters
+// per connection, reported by the destination ztunnel for inbound and the source ztunnel for outbound.
+import { Counter, Registry } from 'prom-client';
+import type { Workload } from '@ambit/config';
+import { principalOf } from '../state/index-state.ts';
+
+const LABELS = [
+  'reporter',
+  'source_workload',
+  'source_canonical_service',
+  'source_workload_namespace',
+  'source_principal',
+  'destination_workload',
+  'destination_canonical_service',
+  'destination_workload_namespace',
+  'destination_principal',
+  'destination_service',
+  'request_protocol',
+  'connection_security_policy',
+] as const;
+
+type Labels = Record<(typeof LABELS)[number], string>;
+
+/** What a connection's labels are made of. */
+export interface ConnectionTelemetry {
+  readonly reporter: 'source' | 'destination';
+  readonly source?: Workload;
+  readonly destination?: Workload;
+  /** Host name of the Service addressed, when one was. */
+  readonly destinationService?: string;
+  /** mTLS carried the bytes (HBONE), or not (passthrough, same-node, plaintext inbound). */
+  readonly mutualTls: boolean;
+}
+
+export function connectionLabels(t: ConnectionTelemetry): Labels {
+  const s = t.source;
+  const d = t.destination;
+  return {
+    reporter: t.reporter,
+    source_workload: s?.workloadName ?? 'unknown',
+    source_canonical_service: s?.canonicalName ?? 'unknown',
+    source_workload_namespace: s?.namespace ?? 'unknown',
+    source_principal: s ? `spiffe://${principalOf(s)}` : 'unknown',
+    destination_workload: d?.workloadName ?? 'unknown',
+    destination_canonical_service: d?.canonicalName ?? 'unknown',
+    destination_workload_namespace: d?.namespace ?? 'unknown',
+    destination_principal: d ? `spiffe://${principalOf(d)}` : 'unknown',
+    destination_service: t.destinationService ?? 'unknown',
+    request_protocol: 'tcp',
+    connection_security_policy: t.mutualTls ? 'mutual_tls' : 'unknown',
+  };
+}
+
+/** Counts for one open connection; `close` once. */
+export interface ConnectionCounters {
+  sent(bytes: number): void;
+  received(bytes: number): void;
+  close(): void;
+}
+
+export class ZtunnelMetrics {
+  readonly registry = new Registry();
+  readonly #opened: Counter<(typeof LABELS)[number]>;
+  readonly #closed: Counter<(typeof LABELS)[number]>;
+  readonly #sent: Counter<(typeof LABELS)[number]>;
+  readonly #received: Counter<(typeof LABELS)[number]>;
+
+  constructor() {
+    const counter = (name: string, help: string) =>
+      new Counter({ name, help, labelNames: LABELS, registers: [this.registry] });
+    this.#opened = counter('istio_tcp_connections_opened_total', 'TCP connections opened.');
+    this.#closed = counter('istio_tcp_connections_closed_total', 'TCP connections closed.');
+    this.#sent = counter('istio_tcp_sent_bytes_total', 'Bytes sent towards the destination.');
+    this.#received = counter('istio_tcp_received_bytes_total', 'Bytes received from the destination.');
+  }
+
+  open(t: ConnectionTelemetry): ConnectionCounters {
+    const labels = connectionLabels(t);
+    this.#opened.inc(labels);
+    let closed = false;
+    return {
+      sent: (n) => this.#sent.inc(labels, n),
+      received: (n) => this.#received.inc(labels, n),
+      close: () => {
+        if (closed) return;
+        closed = true;
+        this.#closed.inc(labels);
+      },
+    };
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
