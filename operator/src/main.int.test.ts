@@ -37,12 +37,51 @@ async function until<T>(what: string, f: () => Promise<T | undefined | false>, m
   }
 }
 
+interface OperatorProcess {
+  readonly proc: ChildProcess;
+  readonly port: number;
+  output(): string;
+  metric(name: string): Promise<number>;
+}
+
+async function startOperatorProcess(kubeconfig: string, name: string): Promise<OperatorProcess> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [join(repo, 'operator/src/main.ts')], {
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfig,
+      POD_NAME: name,
+      POD_NAMESPACE: 'ambit-system',
+      HTTP_PORT: String(port),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  await until(`${name} /readyz`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200);
+  return {
+    proc,
+    port,
+    output: () => output,
+    metric: async (metric) => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(metric))
+          ?.split(' ')
+          .pop(),
+      );
+    },
+  };
+}
+
 describe('ambit-operator process', { timeout: 180_000 }, () => {
   let cluster: Cluster;
   let kc: KubeConfig;
-  let proc: ChildProcess;
-  let port: number;
-  let output = '';
+  let first: OperatorProcess;
+  let second: OperatorProcess;
   const kubectl = (...args: string[]) =>
     run('kubectl', ['--kubeconfig', cluster.kubeconfigPath, ...args], { encoding: 'utf8' });
   const ambit = (...args: string[]) =>
@@ -53,34 +92,24 @@ describe('ambit-operator process', { timeout: 180_000 }, () => {
         encoding: 'utf8',
       },
     );
-  const metric = async (name: string): Promise<number> => {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(name));
-    return Number(line?.split(' ').pop());
+  const ztunnelLogLevel = async () => {
+    const ds = await kc
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDaemonSet({ name: 'ztunnel', namespace: 'ambit-system' });
+    return ds.spec?.template.spec?.containers[0]?.env?.find((e) => e.name === 'LOG_LEVEL')?.value;
   };
 
   beforeAll(async () => {
     cluster = await startCluster({ name: 'ambit-operator-process', controlPlane: 'full' });
     kc = cluster.kubeConfig();
     await cluster.applyManifests([join(repo, 'manifests/install.yaml')]);
-    port = await freePort();
-    proc = spawn(process.execPath, [join(repo, 'operator/src/main.ts')], {
-      env: {
-        ...process.env,
-        KUBECONFIG: cluster.kubeconfigPath,
-        POD_NAME: 'operator-under-test',
-        POD_NAMESPACE: 'ambit-system',
-        HTTP_PORT: String(port),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    await until('/readyz', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200);
+    first = await startOperatorProcess(cluster.kubeconfigPath, 'operator-first');
+    await until('the first replica leads', async () => (await first.metric('ambit_operator_leader')) === 1);
+    second = await startOperatorProcess(cluster.kubeconfigPath, 'operator-second');
   });
 
   afterAll(async () => {
-    if (proc.exitCode === null) proc.kill('SIGKILL');
+    for (const p of [first, second]) if (p?.proc.exitCode === null) p.proc.kill('SIGKILL');
     await cluster?.stop();
   });
 
@@ -89,7 +118,13 @@ describe('ambit-operator process', { timeout: 180_000 }, () => {
     await kubectl('wait', '--for=condition=Ready', 'mesh/default', '--timeout=60s');
     const { stdout } = await kubectl('get', 'mesh');
     expect(stdout).toMatch(/^default\s+True\s+False\s+0\/0\s+0\/0\s/m);
-    expect(await metric('ambit_operator_leader')).toBe(1);
+  });
+
+  it('lets only the lease holder of two operator processes write', async () => {
+    expect(await first.metric('ambit_operator_leader')).toBe(1);
+    expect(await first.metric('ambit_operator_writes_total{op="apply"}')).toBeGreaterThan(0);
+    expect(await second.metric('ambit_operator_leader')).toBe(0);
+    expect(await second.metric('ambit_operator_writes_total{op="apply"}')).toBe(0);
   });
 
   it('provisions a waypoint applied with the CLI and reports enrollment on the Mesh', async () => {
@@ -107,12 +142,14 @@ describe('ambit-operator process', { timeout: 180_000 }, () => {
     );
     expect(stdout).toContain('waypoint demo/waypoint is ready');
     await until('Mesh status counts the waypoint and the namespace', async () => {
-      const m = (await kc.makeApiClient(CustomObjectsApi).getClusterCustomObject({
-        group: 'ambit.dev',
-        version: 'v1alpha1',
-        plural: 'meshes',
-        name: 'default',
-      })) as {
+      const m = (await kc
+        .makeApiClient(CustomObjectsApi)
+        .getClusterCustomObject({
+          group: 'ambit.dev',
+          version: 'v1alpha1',
+          plural: 'meshes',
+          name: 'default',
+        })) as {
         status?: { waypoints?: { total?: number }; enrolledNamespaces?: string[] };
       };
       return m.status?.waypoints?.total === 1 && m.status.enrolledNamespaces?.includes('demo');
@@ -120,7 +157,7 @@ describe('ambit-operator process', { timeout: 180_000 }, () => {
   });
 
   it('keeps reconciling after the apiserver restarts, without a write storm', async () => {
-    const before = await metric('ambit_operator_writes_total{op="apply"}');
+    const before = await first.metric('ambit_operator_writes_total{op="apply"}');
     await cluster.restartApiserver();
     await kubectl(
       'patch',
@@ -130,20 +167,14 @@ describe('ambit-operator process', { timeout: 180_000 }, () => {
       '-p',
       '{"spec":{"ztunnel":{"logLevel":"debug"}}}',
     );
-    await until('the change rolled after the restart', async () => {
-      const ds = await kc
-        .makeApiClient(AppsV1Api)
-        .readNamespacedDaemonSet({ name: 'ztunnel', namespace: 'ambit-system' });
-      return ds.spec?.template.spec?.containers[0]?.env?.some(
-        (e) => e.name === 'LOG_LEVEL' && e.value === 'debug',
-      );
-    });
+    await until('the change rolled after the restart', async () => (await ztunnelLogLevel()) === 'debug');
     // One changed DaemonSet; relists after the restart re-reconcile everything but write nothing unchanged.
     await new Promise((r) => setTimeout(r, 2_000));
-    const writes = (await metric('ambit_operator_writes_total{op="apply"}')) - before;
+    const writes = (await first.metric('ambit_operator_writes_total{op="apply"}')) - before;
     console.log(`apply writes across the apiserver restart and one spec change: ${writes}`);
     expect(writes).toBeGreaterThanOrEqual(1);
     expect(writes).toBeLessThanOrEqual(2);
+    expect(await second.metric('ambit_operator_writes_total{op="apply"}')).toBe(0);
     const { stdout } = await kubectl(
       'get',
       'daemonsets,deployments,services,serviceaccounts',
@@ -165,10 +196,25 @@ describe('ambit-operator process', { timeout: 180_000 }, () => {
     ]);
   });
 
-  it('exits cleanly on SIGTERM and releases the lease', async () => {
-    proc.kill('SIGTERM');
-    const [code] = (await once(proc, 'exit')) as [number | null];
-    expect(code, output).toBe(0);
+  it('hands over on SIGTERM: the leader exits cleanly and releases the lease, the other replica acts', async () => {
+    const started = Date.now();
+    first.proc.kill('SIGTERM');
+    const [code] = (await once(first.proc, 'exit')) as [number | null];
+    expect(code, first.output()).toBe(0);
+    await until('the second replica leads', async () => (await second.metric('ambit_operator_leader')) === 1);
+    console.log(`leadership handed over ${Date.now() - started} ms after SIGTERM`);
+    await kubectl(
+      'patch',
+      'mesh',
+      'default',
+      '--type=merge',
+      '-p',
+      '{"spec":{"ztunnel":{"logLevel":"warn"}}}',
+    );
+    await until('the new leader rolls the change', async () => (await ztunnelLogLevel()) === 'warn');
+
+    second.proc.kill('SIGTERM');
+    expect(((await once(second.proc, 'exit')) as [number | null])[0], second.output()).toBe(0);
     const lease = await kc
       .makeApiClient(CoordinationV1Api)
       .readNamespacedLease({ name: 'ambit-operator', namespace: 'ambit-system' });
