@@ -14,3 +14,4 @@ export {
 } from './wire.ts';
 export { applyPush, EMPTY_STATE, type ProxyState, type Rejection } from './apply-push.ts';
 export { ConfigSubscription, type SubscriptionOptions } from './subscription.ts';
+export { dumpRecords, type ConfigDump, type Records } from './dump.ts';

@@ -2,7 +2,7 @@
 // sends the ztunnel of node N, and prints them as JSON.
 import type { Mesh } from '@ambit/codegen/crds';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { dumpConfig, type ConfigDump } from '../distribute/dump.ts';
+import { dumpRecords, type ConfigDump } from '@ambit/config';
 import { ztunnelScope } from '../distribute/scope.ts';
 import { listCluster } from '../engine/caches.ts';
 import { translateCluster } from '../translate/cluster-config.ts';
@@ -22,5 +22,5 @@ async function meshSettings(kc: KubeConfig) {
 
 export async function configDump(kc: KubeConfig, node: string): Promise<ConfigDump> {
   const config = translateCluster({ mesh: await meshSettings(kc), ...(await listCluster(kc)) });
-  return dumpConfig(ztunnelScope(config, node));
+  return dumpRecords(ztunnelScope(config, node));
 }
