@@ -34,7 +34,7 @@ function encode<T, P>(
   rejected: Rejection[],
 ): P[] {
   return items.flatMap((item, i) => {
-    const id = typeof item === 'object' && item !== null ? idOf(item as Partial<T>) : undefined;
+    const id = typeof item === 'object' && item !== null ? idOf(item) : undefined;
     try {
       return [toProto(item as T)];
     } catch (err) {
