@@ -23,7 +23,7 @@ help:
 	@echo "make manifests     regenerate the install manifests under manifests/"
 	@echo "make bench         benchmarks (numbers, not pass/fail)"
 
-install: install-system install-node install-components
+install: install-system install-node install-native install-components
 
 install-system:
 	@e2e/components/install-system.sh
@@ -34,6 +34,15 @@ $(STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@node --version | grep -q '^v24\.' || { echo "install: expected the pinned Node 24 in node_modules/.bin"; exit 1; }
 	@touch $(STAMP)
+
+# The native addon (dataplane/native, Rust + napi-rs). Cargo is incremental, so this is quick when nothing
+# changed; the copy goes through a rename so a process that has the old addon mapped keeps a whole file.
+.PHONY: install-native test-native
+install-native:
+	@command -v cargo >/dev/null || { echo "install: the Rust toolchain (cargo) is required to build dataplane/native"; exit 1; }
+	cargo build --release --quiet --locked --manifest-path dataplane/native/Cargo.toml
+	@cp dataplane/native/target/release/libambit_native.so dataplane/native/ambit_native.node.tmp
+	@mv -f dataplane/native/ambit_native.node.tmp dataplane/native/ambit_native.node
 
 install-components:
 	@command -v go >/dev/null || { echo "install: the Go toolchain is required to build kube-apiserver and etcd"; exit 1; }
@@ -69,7 +78,10 @@ test-unit: install-node
 test-integration: install
 	vitest run --project integration
 
-test: install codegen-check manifests-check typecheck lint format-check
+test-native:
+	cargo test --quiet --locked --manifest-path dataplane/native/Cargo.toml
+
+test: install test-native codegen-check manifests-check typecheck lint format-check
 	vitest run
 
 bench: install-node

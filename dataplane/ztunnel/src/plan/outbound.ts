@@ -49,6 +49,8 @@ export interface PlanContext {
   readonly node: string;
   /** Picks one of `n` candidates (load balancing); injected so tests are deterministic. */
   pick(n: number): number;
+  /** Where peers take HBONE. @default HBONE_PORT (15008; tests on loopback use others) */
+  readonly hbonePort?: number;
 }
 
 function waypointPlan(
@@ -71,7 +73,7 @@ function waypointPlan(
   }
   return {
     kind: 'hbone',
-    proxy: { ip: chosen.addresses[0], port: HBONE_PORT },
+    proxy: { ip: chosen.addresses[0], port: ctx.hbonePort ?? HBONE_PORT },
     authority,
     identities: [spiffeIdOf(chosen)],
     ...(destination ? { destination } : {}),
@@ -90,7 +92,7 @@ function workloadPlan(
   if (w.node === ctx.node) return { kind: 'local', destination: w, target, ...(service ? { service } : {}) };
   return {
     kind: 'hbone',
-    proxy: { ip: target.ip, port: HBONE_PORT },
+    proxy: { ip: target.ip, port: ctx.hbonePort ?? HBONE_PORT },
     authority: target,
     identities: [spiffeIdOf(w)],
     destination: w,
