@@ -142,14 +142,12 @@ describe('ambit-operator process', { timeout: 180_000 }, () => {
     );
     expect(stdout).toContain('waypoint demo/waypoint is ready');
     await until('Mesh status counts the waypoint and the namespace', async () => {
-      const m = (await kc
-        .makeApiClient(CustomObjectsApi)
-        .getClusterCustomObject({
-          group: 'ambit.dev',
-          version: 'v1alpha1',
-          plural: 'meshes',
-          name: 'default',
-        })) as {
+      const m = (await kc.makeApiClient(CustomObjectsApi).getClusterCustomObject({
+        group: 'ambit.dev',
+        version: 'v1alpha1',
+        plural: 'meshes',
+        name: 'default',
+      })) as {
         status?: { waypoints?: { total?: number }; enrolledNamespaces?: string[] };
       };
       return m.status?.waypoints?.total === 1 && m.status.enrolledNamespaces?.includes('demo');

@@ -1,0 +1,63 @@
+// The ztunnel's settings, parsed once from the environment into one typed object (STYLE §14). The Deployment
+// (operator/src/render/ztunnel.ts) sets these; LOCAL_CONFIG_PATH replaces the control plane with a file.
+export const NODE_NAME = 'NODE_NAME';
+export const CONTROL_PLANE_ADDRESS = 'CONTROL_PLANE_ADDRESS';
+export const LOCAL_CONFIG_PATH = 'LOCAL_CONFIG_PATH';
+export const HANDOVER_SOCKET = 'HANDOVER_SOCKET';
+export const CREDENTIALS_DIR = 'CREDENTIALS_DIR';
+export const LOG_LEVEL = 'LOG_LEVEL';
+export const DRAIN_SECONDS = 'DRAIN_SECONDS';
+
+export interface ZtunnelSettings {
+  readonly node: string;
+  /** `host:port` of the control plane's gRPC (config + CA); unset with a local config. */
+  readonly controlPlane?: string;
+  /** A config dump to serve instead of subscribing. */
+  readonly localConfigPath?: string;
+  /** The node agent's handover socket. */
+  readonly handoverSocket: string;
+  /** Projected token (`token`) and mesh root (`root-cert.pem`). */
+  readonly credentialsDir: string;
+  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /** How long SIGTERM lets connections in flight finish. */
+  readonly drainMs: number;
+  readonly ports: { readonly admin: number; readonly metrics: number; readonly health: number };
+}
+
+export class SettingsError extends Error {
+  readonly code = 'ERR_ZTUNNEL_SETTINGS';
+}
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+
+export function parseSettings(env: Readonly<Record<string, string | undefined>>): ZtunnelSettings {
+  const node = env[NODE_NAME];
+  if (!node) throw new SettingsError(`${NODE_NAME} is required (the downward API's spec.nodeName)`);
+  const controlPlane = env[CONTROL_PLANE_ADDRESS] || undefined;
+  const localConfigPath = env[LOCAL_CONFIG_PATH] || undefined;
+  if (!controlPlane && !localConfigPath) {
+    throw new SettingsError(
+      `set ${CONTROL_PLANE_ADDRESS} (host:port) or ${LOCAL_CONFIG_PATH} (a config dump file)`,
+    );
+  }
+  if (controlPlane && !/^[^\s:]+:\d{1,5}$/.test(controlPlane)) {
+    throw new SettingsError(`${CONTROL_PLANE_ADDRESS}=${JSON.stringify(controlPlane)} is not host:port`);
+  }
+  const level = env[LOG_LEVEL] ?? 'info';
+  if (!(LEVELS as readonly string[]).includes(level)) {
+    throw new SettingsError(`${LOG_LEVEL}=${JSON.stringify(level)} is not one of ${LEVELS.join(', ')}`);
+  }
+  const drain = Number(env[DRAIN_SECONDS] ?? '25');
+  if (!Number.isFinite(drain) || drain < 0)
+    throw new SettingsError(`${DRAIN_SECONDS} must be a number of seconds`);
+  return {
+    node,
+    ...(controlPlane ? { controlPlane } : {}),
+    ...(localConfigPath ? { localConfigPath } : {}),
+    handoverSocket: env[HANDOVER_SOCKET] ?? '/var/run/ambit/ztunnel.sock',
+    credentialsDir: env[CREDENTIALS_DIR] ?? '/var/run/secrets/ambit',
+    logLevel: level as ZtunnelSettings['logLevel'],
+    drainMs: drain * 1000,
+    ports: { admin: 15000, metrics: 15020, health: 15021 },
+  };
+}
