@@ -21,7 +21,7 @@ help:
 	@echo "make box-up        start the box: control plane, NODES=n nodes (kubelet, kube-proxy), CoreDNS, LoadBalancers"
 	@echo "make codegen       regenerate vendored CRDs, TypeScript types and validators"
 	@echo "make manifests     regenerate the install manifests under manifests/"
-	@echo "make bench         benchmarks (numbers, not pass/fail)"
+	@echo "make bench         benchmarks (numbers, not pass/fail; the ztunnel one needs root)"
 
 install: install-system install-node install-native install-components
 
@@ -84,8 +84,10 @@ test-native:
 test: install test-native codegen-check manifests-check typecheck lint format-check
 	vitest run
 
-bench: install-node
+bench: install
 	node --expose-gc operator/bench/translate.bench.ts
+	node dataplane/hbone/bench/hbone.bench.ts
+	node --expose-gc dataplane/ztunnel/bench/ztunnel.bench.ts
 
 cluster-up: install
 	node e2e/cluster/up.ts

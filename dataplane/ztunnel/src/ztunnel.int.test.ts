@@ -3,64 +3,25 @@
 // two ztunnels (in this process, one per node) reaching into the pods' netns through the native addon, HBONE with
 // certificates from the real CA. The test process plays the apps: its sockets are made inside the pods' netns
 // without the proxy mark, so the pods' iptables rules capture them as they would an app's.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { execFile } from 'node:child_process';
-import type { ProxyState, Workload } from '@ambit/config';
-import { createSandbox, removeSandbox, type Sandbox } from '@ambit/e2e/kubelet';
+import * as pb from '@ambit/codegen/proto';
+import { ConfigSubscription, type Workload } from '@ambit/config';
+import { ConfigServer, ztunnelScope } from '@ambit/operator/distribute';
+import { credentials, Server, ServerCredentials } from '@grpc/grpc-js';
 import { connectSocket, openListener } from '@ambit/native';
-import { NetnsRules } from '@ambit/node-agent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertManager } from './identity/cert-manager.ts';
-import { nativeSockets } from './proxy/sockets.ts';
-import { Ztunnel, type HandedPod } from './proxy/ztunnel.ts';
-import { ZtunnelMetrics } from './telemetry/metrics.ts';
-import { localCa } from './testing/local-ca.ts';
-import { policy, state, workload } from './testing/records.ts';
+import { policy } from './testing/records.ts';
+import { startTwoNodes, type TwoNodes } from './testing/two-nodes.ts';
 
 const run = promisify(execFile);
 const TAG = `azt${process.pid % 10000}`;
-const NODE_A = `${TAG}-na`;
-const NODE_B = `${TAG}-nb`;
-const CIDR_A = '10.251.1.0/24';
-const CIDR_B = '10.251.2.0/24';
 const APP_PORT = 8080;
 const MARKER = Buffer.from('AMBIT-PLAINTEXT-MARKER-'.repeat(44)); // ~1 KiB, easy to spot in a capture
-
-const ip = (netns: string, ...args: string[]) => run('ip', ['netns', 'exec', netns, ...args]);
-
-async function nodeLink(): Promise<void> {
-  for (const n of [NODE_A, NODE_B]) {
-    await run('ip', ['netns', 'add', n]);
-    await ip(n, 'ip', 'link', 'set', 'lo', 'up');
-    await ip(n, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-  }
-  await run('ip', [
-    'link',
-    'add',
-    `${TAG}a`,
-    'netns',
-    NODE_A,
-    'type',
-    'veth',
-    'peer',
-    `${TAG}b`,
-    'netns',
-    NODE_B,
-  ]);
-  await ip(NODE_A, 'ip', 'addr', 'add', '172.31.250.1/30', 'dev', `${TAG}a`);
-  await ip(NODE_B, 'ip', 'addr', 'add', '172.31.250.2/30', 'dev', `${TAG}b`);
-  await ip(NODE_A, 'ip', 'link', 'set', `${TAG}a`, 'up');
-  await ip(NODE_B, 'ip', 'link', 'set', `${TAG}b`, 'up');
-  await ip(NODE_A, 'ip', 'route', 'add', CIDR_B, 'via', '172.31.250.2');
-  await ip(NODE_B, 'ip', 'route', 'add', CIDR_A, 'via', '172.31.250.1');
-}
 
 /** A hash server in a pod's netns: answers the sha256 of what it read once the client half-closes. */
 function hashServer(netnsPath: string): net.Server {
@@ -74,10 +35,10 @@ function hashServer(netnsPath: string): net.Server {
     .listen({ fd: openListener({ netnsPath, host: '0.0.0.0', port: APP_PORT }) });
 }
 
-/** An app connection from inside `from`'s netns (no proxy mark: the pod's rules capture it). */
-async function appDial(from: Sandbox, host: string, port = APP_PORT): Promise<net.Socket> {
+/** An app connection from inside a pod's netns (no proxy mark: the pod's rules capture it). */
+async function appDial(netnsPath: string, host: string, port = APP_PORT): Promise<net.Socket> {
   const s = await connectSocket({
-    netnsPath: `/var/run/netns/${from.netns ?? ''}`,
+    netnsPath,
     host,
     port,
     allowHalfOpen: true,
@@ -113,100 +74,32 @@ async function outcome(s: net.Socket, data = 'hello'): Promise<string> {
 }
 
 describe('ztunnel through network namespaces', { timeout: 180_000 }, () => {
-  let work: string;
-  const pods: Record<string, Sandbox> = {};
+  let t: TwoNodes;
   const servers: net.Server[] = [];
-  const logs: string[] = [];
-  const rules = new NetnsRules();
-  let za: Ztunnel;
-  let zb: Ztunnel;
-  let metricsB: ZtunnelMetrics;
-  let records: Record<string, Workload> = {};
-  let config: (extra?: {
-    policies?: Parameters<typeof state>[0]['policies'];
-    workloads?: Workload[];
-  }) => ProxyState;
-
-  const netnsOf = (name: string) => `/var/run/netns/${pods[name]?.netns ?? ''}`;
-  const podIp = (name: string) => pods[name]?.podIP ?? '';
-  const handed = (name: string): HandedPod => {
-    const w = records[name] as Workload;
-    return { uid: w.uid, namespace: w.namespace, name: w.name, netns: netnsOf(name), ips: [podIp(name)] };
-  };
-  const push = (s: ProxyState) => {
-    za.update(s);
-    zb.update(s);
-  };
+  const from = (pod: string) => t.netnsPath(pod);
+  const podIp = (pod: string) => t.podIp(pod);
 
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), `${TAG}-`));
-    await nodeLink();
-    const layout: [string, string, string][] = [
-      ['sleep', NODE_A, CIDR_A],
-      ['other', NODE_A, CIDR_A],
-      ['notsleep', NODE_B, CIDR_B],
-      ['outside', NODE_B, CIDR_B],
-    ];
-    let n = 0;
-    for (const [name, node, cidr] of layout) {
-      const uid = `${(0xa2700000 + ++n).toString(16)}-0000-4000-8000-${String(process.pid).padStart(12, '0')}`;
-      pods[name] = await createSandbox({
-        nodeNetns: node,
-        pod: { namespace: 'demo', name, uid },
-        podCidr: cidr,
-        workDir: join(work, name),
-        ipamDataDir: join(work, `ipam-${node}`),
-        netnsPrefix: `${TAG}p`,
-      });
-      records[name] = workload(name, {
-        uid,
-        namespace: 'demo',
-        addresses: [pods[name].podIP],
-        node: node === NODE_A ? 'node-a' : 'node-b',
-        protocol: name === 'outside' ? 'NONE' : 'HBONE',
-      });
-    }
-    config = (extra = {}) =>
-      state({
-        workloads: Object.values(records).map((w) => extra.workloads?.find((x) => x.uid === w.uid) ?? w),
-        policies: extra.policies ?? [],
-      });
-    const ca = await localCa();
-    const make = (node: string, metrics: ZtunnelMetrics) =>
-      new Ztunnel({
-        node,
-        sockets: nativeSockets,
-        certs: new CertManager({ source: ca }),
-        metrics,
-        log: (l) => logs.push(`${node}: ${l}`),
-      });
-    za = make('node-a', new ZtunnelMetrics());
-    metricsB = new ZtunnelMetrics();
-    zb = make('node-b', metricsB);
-    push(config());
-    for (const name of ['sleep', 'other', 'notsleep', 'outside']) servers.push(hashServer(netnsOf(name)));
-    // The node agent's part: rules in every enrolled pod, then the handover to its node's ztunnel.
-    for (const name of ['sleep', 'other', 'notsleep']) await rules.apply(netnsOf(name));
-    await za.addPod(handed('sleep'));
-    await za.addPod(handed('other'));
-    await zb.addPod(handed('notsleep'));
+    t = await startTwoNodes(TAG, [
+      { name: 'sleep', node: 'a', enrolled: true },
+      { name: 'other', node: 'a', enrolled: true },
+      { name: 'notsleep', node: 'b', enrolled: true },
+      { name: 'outside', node: 'b', enrolled: false },
+    ]);
+    for (const name of ['sleep', 'other', 'notsleep', 'outside']) servers.push(hashServer(t.netnsPath(name)));
   });
 
   afterAll(async () => {
-    if (logs.length) console.log(logs.slice(-30).join('\n'));
-    await za?.drain(0);
-    await zb?.drain(0);
+    if (t?.logs.length) console.log(t.logs.slice(-30).join('\n'));
     for (const s of servers) s.close();
-    for (const p of Object.values(pods)) await removeSandbox(p).catch(() => undefined);
-    for (const n of [NODE_A, NODE_B]) await run('ip', ['netns', 'delete', n]).catch(() => undefined);
-    await rm(work, { recursive: true, force: true });
+    await t?.close();
   });
 
   it('carries 100 MB pod→pod across nodes intact, and only TLS on HBONE crosses between the nodes', async () => {
-    const pcap = join(work, 'link.pcap');
+    const pcap = join(t.work, 'link.pcap');
     const capture = spawn(
       'ip',
-      ['netns', 'exec', NODE_A, 'tcpdump', '-i', `${TAG}a`, '-s', '256', '-U', '-w', pcap],
+      ['netns', 'exec', t.nodeNetns('a'), 'tcpdump', '-i', `${TAG}a`, '-s', '256', '-U', '-w', pcap],
       {
         stdio: ['ignore', 'ignore', 'pipe'],
       },
@@ -230,7 +123,7 @@ describe('ztunnel through network namespaces', { timeout: 180_000 }, () => {
       }
     };
     const started = Date.now();
-    const answer = await exchange(await appDial(pods.sleep!, podIp('notsleep')), payload);
+    const answer = await exchange(await appDial(from('sleep'), podIp('notsleep')), payload);
     console.log(`100 MB sleep→notsleep through two ztunnels in ${Date.now() - started} ms`);
     expect(answer).toBe(hash.digest('hex'));
     capture.kill('SIGINT');
@@ -242,19 +135,19 @@ describe('ztunnel through network namespaces', { timeout: 180_000 }, () => {
     const { stdout: ascii } = await run('tcpdump', ['-r', pcap, '-nn', '-A'], { maxBuffer: 512 << 20 });
     expect(ascii).toContain('.15008');
     expect(ascii).not.toContain('AMBIT-PLAINTEXT-MARKER');
-    expect(await metricsB.text()).toMatch(
+    expect(await t.metricsB.text()).toMatch(
       /istio_tcp_connections_opened_total\{reporter="destination",source_workload="sleep".*connection_security_policy="mutual_tls"\} 1/,
     );
   });
 
   it('delivers same-node traffic locally, with policy', async () => {
-    expect(await exchange(await appDial(pods.sleep!, podIp('other')), Buffer.from('local'))).toBe(
+    expect(await exchange(await appDial(from('sleep'), podIp('other')), Buffer.from('local'))).toBe(
       createHash('sha256').update('local').digest('hex'),
     );
   });
 
   it('passes traffic to a pod outside the mesh through as plain TCP', async () => {
-    expect(await exchange(await appDial(pods.sleep!, podIp('outside')), Buffer.from('plain'))).toBe(
+    expect(await exchange(await appDial(from('sleep'), podIp('outside')), Buffer.from('plain'))).toBe(
       createHash('sha256').update('plain').digest('hex'),
     );
   });
@@ -263,55 +156,99 @@ describe('ztunnel through network namespaces', { timeout: 180_000 }, () => {
     const only = {
       ...policy('demo/only-sleep', 'Allow', [{ principals: ['cluster.local/ns/demo/sa/sleep'] }]),
     };
-    push(config({ policies: [only] }));
-    expect(await outcome(await appDial(pods.other!, podIp('notsleep')))).toBe('ECONNRESET');
-    expect(await outcome(await appDial(pods.sleep!, podIp('notsleep')))).toBe('');
-    expect(logs.join('\n')).toMatch(/demo\/sa\/other .* denied: no ALLOW policy matches/);
+    t.push({ policies: [only] });
+    expect(await outcome(await appDial(from('other'), podIp('notsleep')))).toBe('ECONNRESET');
+    expect(await outcome(await appDial(from('sleep'), podIp('notsleep')))).toBe('');
+    expect(t.logs.join('\n')).toMatch(/demo\/sa\/other .* denied: no ALLOW policy matches/);
 
-    push(config({ policies: [policy('demo/no-demo', 'Deny', [{ namespaces: ['demo'] }])] }));
-    expect(await outcome(await appDial(pods.sleep!, podIp('notsleep')))).toBe('ECONNRESET');
-    push(config({ policies: [policy('demo/no-8080', 'Deny', [{ destinationPorts: [APP_PORT] }])] }));
-    expect(await outcome(await appDial(pods.sleep!, podIp('notsleep')))).toBe('ECONNRESET');
-    expect(logs.join('\n')).toContain('denied by DENY policy demo/no-8080');
-    push(config());
+    t.push({ policies: [policy('demo/no-demo', 'Deny', [{ namespaces: ['demo'] }])] });
+    expect(await outcome(await appDial(from('sleep'), podIp('notsleep')))).toBe('ECONNRESET');
+    t.push({ policies: [policy('demo/no-8080', 'Deny', [{ destinationPorts: [APP_PORT] }])] });
+    expect(await outcome(await appDial(from('sleep'), podIp('notsleep')))).toBe('ECONNRESET');
+    expect(t.logs.join('\n')).toContain('denied by DENY policy demo/no-8080');
+    t.push();
   });
 
   it('rejects plaintext into a STRICT pod and admits it under PERMISSIVE', async () => {
-    expect(await outcome(await appDial(pods.outside!, podIp('notsleep')))).toBe('');
-    const strict = { ...(records.notsleep as Workload), mtls: { mode: 'STRICT' as const, ports: {} } };
-    push(config({ workloads: [strict] }));
-    expect(await outcome(await appDial(pods.outside!, podIp('notsleep')))).toBe('ECONNRESET');
-    expect(logs.join('\n')).toContain('denied: STRICT mTLS requires a peer identity');
-    push(config());
+    expect(await outcome(await appDial(from('outside'), podIp('notsleep')))).toBe('');
+    const strict = { ...t.workload('notsleep'), mtls: { mode: 'STRICT' as const, ports: {} } };
+    t.push({ workloads: [strict] });
+    expect(await outcome(await appDial(from('outside'), podIp('notsleep')))).toBe('ECONNRESET');
+    expect(t.logs.join('\n')).toContain('denied: STRICT mTLS requires a peer identity');
+    t.push();
   });
 
   it('enrols and un-enrols a running pod live, while another pod keeps a long-lived connection', async () => {
-    const longLived = await appDial(pods.sleep!, podIp('notsleep'));
+    const longLived = await appDial(from('sleep'), podIp('notsleep'));
     const longHash = createHash('sha256');
     const part = Buffer.from('before-');
     longHash.update(part);
     longLived.write(part);
 
     // Enrol `outside`: the agent's rules, the handover to node-b's ztunnel, and the config marks it HBONE.
-    const enrolled = { ...(records.outside as Workload), protocol: 'HBONE' as const };
-    records = { ...records, outside: enrolled };
-    push(config());
-    await rules.apply(netnsOf('outside'));
-    await zb.addPod(handed('outside'));
-    expect(await outcome(await appDial(pods.outside!, podIp('sleep')))).toBe('');
-    expect(await metricsB.text()).toMatch(
+    const enrolled: Workload = { ...t.workload('outside'), protocol: 'HBONE' };
+    t.setWorkload(enrolled);
+    t.push();
+    await t.enrol('outside');
+    expect(await outcome(await appDial(from('outside'), podIp('sleep')))).toBe('');
+    expect(await t.metricsB.text()).toMatch(
       /reporter="source",source_workload="outside".*connection_security_policy="mutual_tls"/,
     );
 
     // Un-enrol it again: rules removed, ztunnel lets go, plain TCP from now on.
-    records = { ...records, outside: { ...enrolled, protocol: 'NONE' } };
-    push(config());
-    zb.removePod(enrolled.uid);
-    await rules.remove(netnsOf('outside'));
-    expect(await outcome(await appDial(pods.outside!, podIp('notsleep')))).toBe('');
+    t.setWorkload({ ...enrolled, protocol: 'NONE' });
+    t.push();
+    await t.unenrol('outside');
+    expect(await outcome(await appDial(from('outside'), podIp('notsleep')))).toBe('');
 
     const tail = Buffer.from('after');
     longHash.update(tail);
     expect(await exchange(longLived, tail)).toBe(longHash.digest('hex'));
+  });
+
+  it('keeps serving existing and new connections on its last config when the control plane stops', async () => {
+    const cs = new ConfigServer({
+      admit: (_token, hello) => Promise.resolve({ kind: 'ztunnel', name: hello.node }),
+      scope: (sub, c) => ztunnelScope(c, sub.name),
+    });
+    const server = new Server();
+    server.addService(pb.ConfigDiscoveryServiceService, { subscribe: cs.subscribe });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    cs.update(t.push());
+    const subscriptions = (['node-a', 'node-b'] as const).map((node) => {
+      const sub: ConfigSubscription = new ConfigSubscription({
+        client: new pb.ConfigDiscoveryServiceClient(`127.0.0.1:${port}`, credentials.createInsecure()),
+        hello: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node, waypoint: '', protocolVersion: 1 },
+        token: () => Promise.resolve('test'),
+        onUpdate: (state) => (node === 'node-a' ? t.za : t.zb).update(state),
+        initialBackoffMs: 50,
+      });
+      sub.start();
+      return sub;
+    });
+    try {
+      const end = Date.now() + 10_000;
+      while (subscriptions.some((s) => s.state.version !== cs.version) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(subscriptions.map((s) => s.state.version)).toEqual([cs.version, cs.version]);
+      const longLived = await appDial(from('sleep'), podIp('notsleep'));
+      longLived.write('before-');
+
+      server.forceShutdown();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(subscriptions.every((s) => !s.connected)).toBe(true);
+      expect(await outcome(await appDial(from('sleep'), podIp('notsleep')))).toBe('');
+      expect(await exchange(longLived, Buffer.from('after'))).toBe(
+        createHash('sha256').update('before-after').digest('hex'),
+      );
+    } finally {
+      for (const s of subscriptions) s.stop();
+      server.forceShutdown();
+    }
   });
 });
