@@ -15,7 +15,7 @@ import { ConfigServer, ztunnelScope } from '@ambit/operator/distribute';
 import { credentials, Server, ServerCredentials } from '@grpc/grpc-js';
 import { connectSocket, openListener } from '@ambit/native';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { policy } from './testing/records.ts';
+import { policy, service } from './testing/records.ts';
 import { startTwoNodes, type TwoNodes } from './testing/two-nodes.ts';
 
 const run = promisify(execFile);
@@ -24,9 +24,10 @@ const APP_PORT = 8080;
 const MARKER = Buffer.from('AMBIT-PLAINTEXT-MARKER-'.repeat(44)); // ~1 KiB, easy to spot in a capture
 
 /** A hash server in a pod's netns: answers the sha256 of what it read once the client half-closes. */
-function hashServer(netnsPath: string): net.Server {
+function hashServer(netnsPath: string, peers: string[]): net.Server {
   return net
     .createServer({ allowHalfOpen: true }, (s) => {
+      peers.push(s.remoteAddress ?? '');
       const h = createHash('sha256');
       s.on('data', (d: Buffer) => h.update(d));
       s.on('end', () => s.end(h.digest('hex')));
@@ -76,6 +77,8 @@ async function outcome(s: net.Socket, data = 'hello'): Promise<string> {
 describe('ztunnel through network namespaces', { timeout: 180_000 }, () => {
   let t: TwoNodes;
   const servers: net.Server[] = [];
+  /** The source address each pod's server saw, per connection. */
+  const peers: Record<string, string[]> = {};
   const from = (pod: string) => t.netnsPath(pod);
   const podIp = (pod: string) => t.podIp(pod);
 
@@ -86,7 +89,10 @@ describe('ztunnel through network namespaces', { timeout: 180_000 }, () => {
       { name: 'notsleep', node: 'b', enrolled: true },
       { name: 'outside', node: 'b', enrolled: false },
     ]);
-    for (const name of ['sleep', 'other', 'notsleep', 'outside']) servers.push(hashServer(t.netnsPath(name)));
+    for (const name of ['sleep', 'other', 'notsleep', 'outside']) {
+      peers[name] = [];
+      servers.push(hashServer(t.netnsPath(name), peers[name]));
+    }
   });
 
   afterAll(async () => {
@@ -126,6 +132,8 @@ describe('ztunnel through network namespaces', { timeout: 180_000 }, () => {
     const answer = await exchange(await appDial(from('sleep'), podIp('notsleep')), payload);
     console.log(`100 MB sleep→notsleep through two ztunnels in ${Date.now() - started} ms`);
     expect(answer).toBe(hash.digest('hex'));
+    // Delivered from the caller's own address (IP_TRANSPARENT), not the ztunnel's.
+    expect(peers.notsleep).toEqual([podIp('sleep')]);
     capture.kill('SIGINT');
     await once(capture, 'exit');
     const { stdout: plain } = await run('tcpdump', ['-r', pcap, '-nn', 'tcp and not port 15008'], {
@@ -140,10 +148,33 @@ describe('ztunnel through network namespaces', { timeout: 180_000 }, () => {
     );
   });
 
-  it('delivers same-node traffic locally, with policy', async () => {
+  it("delivers same-node traffic locally, from the caller's address", async () => {
     expect(await exchange(await appDial(from('sleep'), podIp('other')), Buffer.from('local'))).toBe(
       createHash('sha256').update('local').digest('hex'),
     );
+    expect(peers.other).toEqual([podIp('sleep')]);
+    expect(await t.metricsA.text()).toMatch(
+      /reporter="destination",source_workload="sleep".*destination_workload="other"/,
+    );
+  });
+
+  it('resolves a Service VIP to an endpoint and its target port', async () => {
+    t.push({
+      services: [
+        service('notsleep', {
+          namespace: 'demo',
+          vips: ['10.96.0.50'],
+          ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+          endpoints: [{ workloadUid: t.workload('notsleep').uid, ports: { 80: APP_PORT }, ready: true }],
+        }),
+      ],
+    });
+    const before = peers.notsleep?.length ?? 0;
+    expect(await exchange(await appDial(from('sleep'), '10.96.0.50', 80), Buffer.from('vip'))).toBe(
+      createHash('sha256').update('vip').digest('hex'),
+    );
+    expect(peers.notsleep?.length).toBe(before + 1);
+    t.push();
   });
 
   it('passes traffic to a pod outside the mesh through as plain TCP', async () => {

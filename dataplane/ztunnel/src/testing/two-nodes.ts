@@ -43,7 +43,11 @@ export interface TwoNodes {
   /** Replaces a pod's record (e.g. enrol it) in the config both ztunnels get on the next `push`. */
   setWorkload(w: Workload): void;
   /** The config with the current records and these policies, pushed to both ztunnels. */
-  push(extra?: { policies?: Parameters<typeof state>[0]['policies']; workloads?: Workload[] }): ProxyState;
+  push(extra?: {
+    policies?: Parameters<typeof state>[0]['policies'];
+    workloads?: Workload[];
+    services?: Parameters<typeof state>[0]['services'];
+  }): ProxyState;
   /** The node agent's part for a pod: rules in its netns, then the handover to its node's ztunnel. */
   enrol(pod: string): Promise<void>;
   unenrol(pod: string): Promise<void>;
@@ -148,6 +152,7 @@ export async function startTwoNodes(tag: string, specs: readonly PodSpec[]): Pro
     const s = state({
       workloads: Object.values(records).map((r) => extra.workloads?.find((x) => x.uid === r.uid) ?? r),
       policies: extra.policies ?? [],
+      services: extra.services ?? [],
     });
     za.update(s);
     zb.update(s);
