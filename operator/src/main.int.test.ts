@@ -7,7 +7,18 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startCluster, type Cluster } from '@ambit/e2e/cluster';
-import { AppsV1Api, CoordinationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { X509Certificate } from 'node:crypto';
+import * as pb from '@ambit/codegen/proto';
+import { ConfigSubscription } from '@ambit/config';
+import { CaClient } from '@ambit/ztunnel';
+import { credentials } from '@grpc/grpc-js';
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -40,12 +51,14 @@ async function until<T>(what: string, f: () => Promise<T | undefined | false>, m
 interface OperatorProcess {
   readonly proc: ChildProcess;
   readonly port: number;
+  readonly grpcPort: number;
   output(): string;
   metric(name: string): Promise<number>;
 }
 
 async function startOperatorProcess(kubeconfig: string, name: string): Promise<OperatorProcess> {
   const port = await freePort();
+  const grpcPort = await freePort();
   const proc = spawn(process.execPath, [join(repo, 'operator/src/main.ts')], {
     env: {
       ...process.env,
@@ -53,6 +66,7 @@ async function startOperatorProcess(kubeconfig: string, name: string): Promise<O
       POD_NAME: name,
       POD_NAMESPACE: 'ambit-system',
       HTTP_PORT: String(port),
+      GRPC_PORT: String(grpcPort),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -63,6 +77,7 @@ async function startOperatorProcess(kubeconfig: string, name: string): Promise<O
   return {
     proc,
     port,
+    grpcPort,
     output: () => output,
     metric: async (metric) => {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -152,6 +167,96 @@ describe('ambit-operator process', { timeout: 180_000 }, () => {
       };
       return m.status?.waypoints?.total === 1 && m.status.enrolledNamespaces?.includes('demo');
     });
+  });
+
+  it('serves config and certificates over TLS to a ztunnel authenticated by its bound token', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    const rootPem = await until('the published trust bundle', async () => {
+      const cm = await core.readNamespacedConfigMap({ name: 'ambit-root-ca', namespace: 'ambit-system' });
+      return cm.data?.['root-cert.pem'];
+    });
+    const runningPod = async (namespace: string, name: string, sa: string) => {
+      const p = await core.createNamespacedPod({
+        namespace,
+        body: {
+          metadata: { name },
+          spec: { nodeName: 'node-1', serviceAccountName: sa, containers: [{ name: 'c', image: 'x' }] },
+        },
+      });
+      await core.replaceNamespacedPodStatus({
+        namespace,
+        name,
+        body: { ...p, status: { phase: 'Running', podIP: '10.244.9.9', podIPs: [{ ip: '10.244.9.9' }] } },
+      });
+      return p;
+    };
+    const zt = await runningPod('ambit-system', 'ztunnel-node-1', 'ztunnel');
+    await kubectl('create', 'serviceaccount', 'sleep', '-n', 'demo');
+    await runningPod('demo', 'sleep', 'sleep');
+    const token = (
+      await core.createNamespacedServiceAccountToken({
+        namespace: 'ambit-system',
+        name: 'ztunnel',
+        body: {
+          spec: {
+            audiences: ['ambit.dev/control-plane'],
+            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: 'ztunnel-node-1', uid: zt.metadata?.uid },
+          },
+        },
+      })
+    ).status?.token;
+    expect(token).toBeTruthy();
+    const channel = credentials.createSsl(Buffer.from(rootPem));
+    const options = { 'grpc.ssl_target_name_override': 'ambit-control-plane.ambit-system.svc' };
+    const address = `127.0.0.1:${first.grpcPort}`;
+
+    const subscribe = (node: string) =>
+      new ConfigSubscription({
+        client: new pb.ConfigDiscoveryServiceClient(address, channel, options),
+        hello: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node, waypoint: '', protocolVersion: 1 },
+        token: () => Promise.resolve(token ?? ''),
+        onUpdate: () => undefined,
+        initialBackoffMs: 100,
+      });
+    const own = subscribe('node-1');
+    const foreign = subscribe('node-2');
+    own.start();
+    foreign.start();
+    try {
+      await until('the config for node-1', () =>
+        Promise.resolve(
+          [...own.state.workloads.values()].some((w) => w.namespace === 'demo' && w.name === 'sleep'),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      expect(foreign.state.version).toBe('');
+
+      const ca = new CaClient({
+        client: new pb.CertificateServiceClient(address, channel, options),
+        token: () => Promise.resolve(token ?? ''),
+      });
+      const cert = await ca.fetch('spiffe://cluster.local/ns/demo/sa/sleep');
+      expect(cert.trustBundlePem).toEqual([rootPem]);
+      expect(new X509Certificate(cert.chainPem[0] ?? '').verify(new X509Certificate(rootPem).publicKey)).toBe(
+        true,
+      );
+      await expect(ca.fetch('spiffe://cluster.local/ns/demo/sa/productpage')).rejects.toThrow(/node-1/);
+
+      await until('the Mesh reports the served config version', async () => {
+        const m = (await kc.makeApiClient(CustomObjectsApi).getClusterCustomObject({
+          group: 'ambit.dev',
+          version: 'v1alpha1',
+          plural: 'meshes',
+          name: 'default',
+        })) as {
+          status?: { config?: { version?: string } };
+        };
+        return (m.status?.config?.version ?? '') !== '';
+      });
+    } finally {
+      own.stop();
+      foreign.stop();
+    }
   });
 
   it('keeps reconciling after the apiserver restarts, without a write storm', async () => {

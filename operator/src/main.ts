@@ -6,7 +6,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterConfig, MeshSettings } from './translate/cluster-config.ts';
 import { clusterCaches } from './engine/caches.ts';
 import { ConfigEngine } from './engine/config-engine.ts';
-import { enrollmentSummary, MeshConfigStatusWriter } from './engine/mesh-config-status.ts';
+import { enrollmentSummary, MAX_REJECTIONS, MeshConfigStatusWriter } from './engine/mesh-config-status.ts';
+import { startControlPlane, type RunningControlPlane } from './control-plane/start.ts';
+import type { NackReport } from './distribute/config-server.ts';
 import { parseOperatorConfig } from './process/config.ts';
 import { startHttp } from './process/http.ts';
 import { MESH_NAME } from './render/contract.ts';
@@ -27,12 +29,19 @@ async function main(): Promise<void> {
 
   const statusWriter = new MeshConfigStatusWriter(kc, MESH_NAME);
   let lastConfig: ClusterConfig | undefined;
+  let controlPlane: RunningControlPlane | undefined;
+  const rejections: NackReport[] = [];
   const writeConfigStatus = (): void => {
     if (!operator.isLeader() || !lastConfig || !operator.caches.meshes.get(MESH_NAME)) return;
     const warnings = [...lastConfig.warnings, ...operator.meshReconciler.warnings];
     const enrollment = enrollmentSummary(caches.namespaces.list(), lastConfig.workloads.values());
     statusWriter
-      .write({ rejections: [], warnings, enrollment })
+      .write({
+        ...(controlPlane ? { version: controlPlane.config.version } : {}),
+        rejections: rejections.slice(-MAX_REJECTIONS),
+        warnings,
+        enrollment,
+      })
       .catch((err: unknown) => log(`mesh status: ${err instanceof Error ? err.message : String(err)}`));
   };
 
@@ -66,6 +75,7 @@ async function main(): Promise<void> {
     mesh: meshSettings,
     onConfig: (c) => {
       lastConfig = c;
+      controlPlane?.config.update(c);
       writeConfigStatus();
     },
     log,
@@ -80,6 +90,37 @@ async function main(): Promise<void> {
   await Promise.all([operator.start(), caches.start()]);
   ready = true;
   engine.recompute();
+  // The serving side needs the Mesh (trust domain, CA settings): start it once one exists.
+  const serveWhenMeshExists = async (): Promise<void> => {
+    for (;;) {
+      const mesh = operator.caches.meshes.get(MESH_NAME);
+      if (mesh && !mesh.metadata.deletionTimestamp) {
+        try {
+          controlPlane = await startControlPlane({
+            kc,
+            mesh,
+            host: '0.0.0.0',
+            port: config.grpcPort,
+            clusterDomain: config.clusterDomain,
+            pods: () => caches.pods.list(),
+            onNack: (r) => {
+              rejections.push(r);
+              if (rejections.length > MAX_REJECTIONS) rejections.shift();
+              writeConfigStatus();
+            },
+            log,
+          });
+          if (lastConfig) controlPlane.config.update(lastConfig);
+          writeConfigStatus();
+          return;
+        } catch (err) {
+          log(`control plane: cannot start yet: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  void serveWhenMeshExists();
   log(
     `operator ${config.identity} started (lease ${config.namespace}/ambit-operator, http :${config.httpPort})`,
   );
@@ -91,6 +132,7 @@ async function main(): Promise<void> {
     log(`${signal}: stopping`);
     engine.stop();
     http.close();
+    void controlPlane?.server.close();
     void Promise.all([operator.stop(), caches.stop()]).finally(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -11,3 +11,4 @@ export { CertManager, type CertificateSource, type WorkloadCertificate } from '.
 export { ZtunnelMetrics } from './telemetry/metrics.ts';
 export { planOutbound, type OutboundPlan } from './plan/outbound.ts';
 export { decideInbound, describeDecision } from './plan/inbound.ts';
+export { CaClient, type CaClientOptions } from './identity/ca-client.ts';

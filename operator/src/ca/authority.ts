@@ -142,3 +142,41 @@ export async function issueWorkloadCertificate(
   });
   return { chainPem: [cert.toString('pem') + '\n', ca.certPem], notAfter };
 }
+
+/**
+ * The control plane's own TLS certificate (DESIGN §8: the config gRPC is TLS with the mesh root), for the DNS names
+ * proxies dial, with a key made here and never stored: each replica mints its own at start.
+ */
+export async function issueServingCertificate(
+  ca: SigningCa,
+  req: { dnsNames: readonly string[]; ttlMs: number; now: Date },
+): Promise<{ chainPem: readonly string[]; keyPem: string; notAfter: Date }> {
+  if (req.dnsNames.length === 0) throw new CaError('ERR_CA_CSR', 'a serving certificate needs a DNS name');
+  const keys = await globalThis.crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
+  const notAfter = new Date(Math.min(req.now.getTime() + req.ttlMs, ca.cert.notAfter.getTime()));
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: `CN=${req.dnsNames[0] ?? ''}`,
+    issuer: ca.cert.subject,
+    notBefore: new Date(req.now.getTime() - BACKDATE_MS),
+    notAfter,
+    signingAlgorithm: ALGORITHM,
+    publicKey: keys.publicKey,
+    signingKey: ca.key,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(
+        req.dnsNames.map((value) => ({ type: 'dns' as const, value })),
+        false,
+      ),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
+    ],
+  });
+  return {
+    chainPem: [cert.toString('pem') + '\n', ca.certPem],
+    keyPem: pkcs8Pem(await globalThis.crypto.subtle.exportKey('pkcs8', keys.privateKey)),
+    notAfter,
+  };
+}

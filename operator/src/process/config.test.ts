@@ -8,6 +8,7 @@ describe('parseOperatorConfig', () => {
         identity: 'ambit-operator-7d9-x2',
         namespace: 'ambit-system',
         httpPort: 8080,
+        grpcPort: 15010,
         clusterDomain: 'cluster.local',
         kubeconfig: undefined,
       },
