@@ -59,14 +59,21 @@ export class HboneServer {
 
   /** Serves HBONE on connections accepted by `listener` (already listening or not; its lifecycle is the caller's). */
   serve(listener: Server, tls: ServerTls): Served {
-    const contextOf = (): SecureContextOptions => ({
-      ...(typeof tls === 'function' ? tls() : secureContextOptions(tls)),
-      ...TLS_VERSIONS,
-    });
-    let current = typeof tls === 'function' ? tls() : undefined;
+    // A function may not have material yet (a pod handed over before its certificate arrived): the server starts
+    // without it, and each connection until then is refused (fail closed) rather than the listener failing.
+    const material = (): SecureContextOptions | undefined => {
+      if (typeof tls !== 'function') return secureContextOptions(tls);
+      try {
+        return tls();
+      } catch {
+        return undefined;
+      }
+    };
+    let current = material();
     // Never listens: it only gets the sockets `listener` accepts, via 'connection'.
     const h2 = createSecureServer({
-      ...contextOf(),
+      ...current,
+      ...TLS_VERSIONS,
       ...SERVER_TLS_OPTIONS,
       settings: H2_SETTINGS,
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
@@ -76,7 +83,15 @@ export class HboneServer {
     const onConnection = (socket: Socket) => {
       socket.setNoDelay(true);
       if (typeof tls === 'function') {
-        const next = tls();
+        const next = material();
+        if (next === undefined) {
+          this.#report(
+            new HboneError('ERR_HBONE_TLS', 'no certificate to present yet; connection refused'),
+            undefined,
+          );
+          socket.destroy();
+          return;
+        }
         if (next !== current) {
           current = next;
           h2.setSecureContext({ ...next, ...TLS_VERSIONS });

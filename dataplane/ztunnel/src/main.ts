@@ -26,6 +26,9 @@ async function main(): Promise<void> {
   const token = () => readFile(join(settings.credentialsDir, 'token'), 'utf8').then((t) => t.trim());
   const channel = async () =>
     credentials.createSsl(await readFile(join(settings.credentialsDir, 'root-cert.pem')));
+  const channelOptions = settings.controlPlaneTlsName
+    ? { 'grpc.ssl_target_name_override': settings.controlPlaneTlsName }
+    : {};
 
   let state: ProxyState = EMPTY_STATE;
   let subscription: ConfigSubscription | undefined;
@@ -33,7 +36,7 @@ async function main(): Promise<void> {
   const certs = new CertManager({
     source: settings.controlPlane
       ? new CaClient({
-          client: new pb.CertificateServiceClient(settings.controlPlane, await channel()),
+          client: new pb.CertificateServiceClient(settings.controlPlane, await channel(), channelOptions),
           token,
         })
       : {
@@ -51,7 +54,7 @@ async function main(): Promise<void> {
     ztunnel.update(state);
   } else if (settings.controlPlane) {
     subscription = new ConfigSubscription({
-      client: new pb.ConfigDiscoveryServiceClient(settings.controlPlane, await channel()),
+      client: new pb.ConfigDiscoveryServiceClient(settings.controlPlane, await channel(), channelOptions),
       hello: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node: settings.node, waypoint: '', protocolVersion: 1 },
       token,
       onUpdate: (next, rejected) => {

@@ -7,11 +7,18 @@ export const HANDOVER_SOCKET = 'HANDOVER_SOCKET';
 export const CREDENTIALS_DIR = 'CREDENTIALS_DIR';
 export const LOG_LEVEL = 'LOG_LEVEL';
 export const DRAIN_SECONDS = 'DRAIN_SECONDS';
+/** The name the control plane's certificate must carry, when CONTROL_PLANE_ADDRESS is not that name. */
+export const CONTROL_PLANE_TLS_NAME = 'CONTROL_PLANE_TLS_NAME';
+/** The admin ports (DESIGN §5 defaults); only a ztunnel sharing a netns with another needs to move them. */
+export const ADMIN_PORT = 'ADMIN_PORT';
+export const METRICS_PORT = 'METRICS_PORT';
+export const HEALTH_PORT = 'HEALTH_PORT';
 
 export interface ZtunnelSettings {
   readonly node: string;
   /** `host:port` of the control plane's gRPC (config + CA); unset with a local config. */
   readonly controlPlane?: string;
+  readonly controlPlaneTlsName?: string;
   /** A config dump to serve instead of subscribing. */
   readonly localConfigPath?: string;
   /** The node agent's handover socket. */
@@ -47,17 +54,29 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
   if (!(LEVELS as readonly string[]).includes(level)) {
     throw new SettingsError(`${LOG_LEVEL}=${JSON.stringify(level)} is not one of ${LEVELS.join(', ')}`);
   }
+  const port = (key: string, def: number): number => {
+    const v = Number(env[key] ?? def);
+    if (!Number.isInteger(v) || v < 0 || v > 65535)
+      throw new SettingsError(`${key}=${JSON.stringify(env[key])} is not a port`);
+    return v;
+  };
+  const tlsName = env[CONTROL_PLANE_TLS_NAME] || undefined;
   const drain = Number(env[DRAIN_SECONDS] ?? '25');
   if (!Number.isFinite(drain) || drain < 0)
     throw new SettingsError(`${DRAIN_SECONDS} must be a number of seconds`);
   return {
     node,
     ...(controlPlane ? { controlPlane } : {}),
+    ...(tlsName ? { controlPlaneTlsName: tlsName } : {}),
     ...(localConfigPath ? { localConfigPath } : {}),
     handoverSocket: env[HANDOVER_SOCKET] ?? '/var/run/ambit/ztunnel.sock',
     credentialsDir: env[CREDENTIALS_DIR] ?? '/var/run/secrets/ambit',
     logLevel: level as ZtunnelSettings['logLevel'],
     drainMs: drain * 1000,
-    ports: { admin: 15000, metrics: 15020, health: 15021 },
+    ports: {
+      admin: port(ADMIN_PORT, 15000),
+      metrics: port(METRICS_PORT, 15020),
+      health: port(HEALTH_PORT, 15021),
+    },
   };
 }

@@ -132,6 +132,17 @@ export class Ztunnel {
   /** Swaps in a new accepted config and closes inbound connections it no longer allows. */
   update(state: ProxyState): void {
     this.#index = buildIndex(state);
+    // A pod handed over before the config named it gets its certificate now, before its first inbound connection.
+    for (const { pod } of this.#pods.values()) {
+      const w = this.#workloadOf(pod);
+      if (w && !this.#o.certs.peek(spiffeIdOf(w))) {
+        this.#o.certs.get(spiffeIdOf(w)).catch((err: unknown) => {
+          this.#o.log(
+            `certificate for ${pod.namespace}/${pod.name}: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        });
+      }
+    }
     for (const live of [...this.#live]) {
       const verdict = decideInbound(this.#index, this.#o.node, live.facts);
       if (verdict.kind === 'allow') continue;
@@ -171,7 +182,14 @@ export class Ztunnel {
     if (current) this.removePod(pod.uid);
     const w = this.#workloadOf(pod);
     const identity = w ? spiffeIdOf(w) : undefined;
-    if (identity) await this.#o.certs.get(identity);
+    if (identity) {
+      await this.#o.certs.get(identity).catch((err: unknown) => {
+        // Not fatal: the pod is served, and its certificate is fetched again on the next config push.
+        this.#o.log(
+          `certificate for ${pod.namespace}/${pod.name}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      });
+    }
     const listen = (port: number, transparent: boolean): net.Server =>
       this.#o.sockets.listen({ netnsPath: pod.netns, host: '0.0.0.0', port, transparent });
     const outbound = listen(this.#ports.outbound, false);

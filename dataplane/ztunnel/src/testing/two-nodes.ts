@@ -23,6 +23,13 @@ export interface PodSpec {
   readonly node: 'a' | 'b';
   /** Enrolled (HBONE, rules, handed over) at start. */
   readonly enrolled: boolean;
+  /** The pod's uid, when a Pod object exists for it (the node agent finds the netns by uid). */
+  readonly uid?: string;
+}
+
+export interface TwoNodesOptions {
+  /** Run a ztunnel per node in this process. @default true */
+  readonly inProcessZtunnels?: boolean;
 }
 
 export interface TwoNodes {
@@ -54,7 +61,11 @@ export interface TwoNodes {
   close(): Promise<void>;
 }
 
-export async function startTwoNodes(tag: string, specs: readonly PodSpec[]): Promise<TwoNodes> {
+export async function startTwoNodes(
+  tag: string,
+  specs: readonly PodSpec[],
+  options: TwoNodesOptions = {},
+): Promise<TwoNodes> {
   const nodes = { a: `${tag}-na`, b: `${tag}-nb` } as const;
   const cidrs = { a: '10.251.1.0/24', b: '10.251.2.0/24' } as const;
   const ip = (netns: string, ...args: string[]) => run('ip', ['netns', 'exec', netns, ...args]);
@@ -98,7 +109,9 @@ export async function startTwoNodes(tag: string, specs: readonly PodSpec[]): Pro
     await ip(nodes.b, 'ip', 'route', 'add', cidrs.a, 'via', '172.31.250.1');
     let n = 0;
     for (const spec of specs) {
-      const uid = `${(0xa2700000 + ++n).toString(16)}-0000-4000-8000-${String(process.pid).padStart(12, '0')}`;
+      const uid =
+        spec.uid ??
+        `${(0xa2700000 + ++n).toString(16)}-0000-4000-8000-${String(process.pid).padStart(12, '0')}`;
       const s = await createSandbox({
         nodeNetns: nodes[spec.node],
         pod: { namespace: 'demo', name: spec.name, uid },
@@ -191,6 +204,7 @@ export async function startTwoNodes(tag: string, specs: readonly PodSpec[]): Pro
     },
   };
   push();
-  for (const spec of specs) if (spec.enrolled) await nodes2.enrol(spec.name);
+  if (options.inProcessZtunnels ?? true)
+    for (const spec of specs) if (spec.enrolled) await nodes2.enrol(spec.name);
   return nodes2;
 }
