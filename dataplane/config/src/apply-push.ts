@@ -2,7 +2,9 @@
 // side, so a bad record rejects only itself; then build the new immutable state at once. A rejected record keeps
 // its last good version (or stays absent).
 import type * as pb from '@ambit/codegen/proto';
+import type { DestinationPolicy, RouteTable } from './l7-model.ts';
 import type { Authorization, Service, Workload } from './model.ts';
+import { destinationPolicyFromProto, routeTableFromProto } from './wire-l7.ts';
 import { RecordError, authorizationFromProto, serviceFromProto, workloadFromProto } from './wire.ts';
 
 /** What a proxy holds; immutable, replaced whole on every push. */
@@ -11,6 +13,9 @@ export interface ProxyState {
   readonly workloads: ReadonlyMap<string, Workload>;
   readonly services: ReadonlyMap<string, Service>;
   readonly authorizations: ReadonlyMap<string, Authorization>;
+  /** Waypoints only. */
+  readonly routeTables: ReadonlyMap<string, RouteTable>;
+  readonly destinationPolicies: ReadonlyMap<string, DestinationPolicy>;
 }
 
 export const EMPTY_STATE: ProxyState = {
@@ -18,6 +23,8 @@ export const EMPTY_STATE: ProxyState = {
   workloads: new Map(),
   services: new Map(),
   authorizations: new Map(),
+  routeTables: new Map(),
+  destinationPolicies: new Map(),
 };
 
 export interface Rejection {
@@ -93,6 +100,26 @@ export function applyPush(
       push.removedAuthorizations,
       (m) => m.id,
       authorizationFromProto,
+      rejected,
+    ),
+    routeTables: applyKind(
+      'RouteTable',
+      state.routeTables,
+      push.full,
+      push.routeTables,
+      push.removedRouteTables,
+      (m) => m.id,
+      routeTableFromProto,
+      rejected,
+    ),
+    destinationPolicies: applyKind(
+      'DestinationPolicy',
+      state.destinationPolicies,
+      push.full,
+      push.destinationPolicies,
+      push.removedDestinationPolicies,
+      (m) => m.id,
+      destinationPolicyFromProto,
       rejected,
     ),
   };

@@ -1,7 +1,14 @@
 // The decision order itself; policy semantics from Istio YAML are tested with the translation (operator).
 import { describe, expect, it } from 'vitest';
-import { authorize, type ConnectionFacts } from './authorize.ts';
-import { EMPTY_MATCH, type Authorization } from './model.ts';
+import {
+  authorize,
+  authorizeRequest,
+  l7MatchMatches,
+  type ConnectionFacts,
+  type RequestFacts,
+} from './authorize.ts';
+import { EMPTY_L7_MATCH, type L7Match } from './l7-model.ts';
+import { EMPTY_MATCH, type Authorization, type Match } from './model.ts';
 
 function policy(name: string, action: Authorization['action'], principals: string[]): Authorization {
   return {
@@ -60,5 +67,101 @@ describe('authorize', () => {
     const mtls = { mode: 'STRICT' as const, ports: { 80: 'PERMISSIVE' as const } };
     expect(authorize([], plainConn, mtls)).toEqual({ allowed: true });
     expect(authorize([], { ...plainConn, destinationPort: 81 }, mtls).allowed).toBe(false);
+  });
+});
+
+const get: RequestFacts = {
+  method: 'GET',
+  path: '/api/v1/items?limit=5',
+  host: 'Reviews.Default.svc:9080',
+  headers: { 'x-user': 'jason', 'x-tags': ['a', 'b'] },
+  port: 9080,
+};
+
+describe('l7MatchMatches', () => {
+  const l7 = (over: Partial<L7Match>): L7Match => ({ ...EMPTY_L7_MATCH, ...over });
+  it.each<[string, L7Match, boolean]>([
+    ['empty matches everything', EMPTY_L7_MATCH, true],
+    ['method', l7({ methods: ['GET', 'HEAD'] }), true],
+    ['other method', l7({ methods: ['POST'] }), false],
+    ['notMethods', l7({ notMethods: ['GET'] }), false],
+    ['exact path, query ignored', l7({ paths: ['/api/v1/items'] }), true],
+    ['prefix path', l7({ paths: ['/api/*'] }), true],
+    ['suffix path', l7({ paths: ['*/items'] }), true],
+    ['path with the query does not match', l7({ paths: ['/api/v1/items?limit=5'] }), false],
+    ['notPaths', l7({ notPaths: ['/api/*'] }), false],
+    ['host without port, any case', l7({ hosts: ['reviews.default.svc'] }), true],
+    ['host suffix', l7({ hosts: ['*.DEFAULT.svc'] }), true],
+    ['other host', l7({ hosts: ['ratings.default.svc'] }), false],
+    ['notHosts', l7({ notHosts: ['*.default.svc'] }), false],
+    ['header value', l7({ headers: [{ name: 'x-user', values: ['jason', 'bob'] }] }), true],
+    ['header name any case', l7({ headers: [{ name: 'X-User', values: ['jas*'] }] }), true],
+    [
+      'every header condition holds',
+      l7({
+        headers: [
+          { name: 'x-user', values: ['*'] },
+          { name: 'x-no', values: ['*'] },
+        ],
+      }),
+      false,
+    ],
+    ['repeated header joined with a comma', l7({ headers: [{ name: 'x-tags', values: ['a,b'] }] }), true],
+    ['absent header misses a positive list', l7({ headers: [{ name: 'x-none', values: ['*'] }] }), false],
+    ['absent header passes a negative list', l7({ notHeaders: [{ name: 'x-none', values: ['*'] }] }), true],
+    ['notHeaders', l7({ notHeaders: [{ name: 'x-user', values: ['jason'] }] }), false],
+  ])('%s', (_name, m, expected) => {
+    expect(l7MatchMatches(m, get)).toBe(expected);
+  });
+});
+
+describe('authorizeRequest', () => {
+  const withL7 = (name: string, action: Authorization['action'], m: Partial<Match>): Authorization => ({
+    ...policy(name, action, []),
+    rules: [{ allOf: [{ matches: [{ ...EMPTY_MATCH, ...m }] }] }],
+  });
+  const getOnly = { ...EMPTY_L7_MATCH, methods: ['GET'] };
+  const del: RequestFacts = { ...get, method: 'DELETE' };
+
+  it('needs both halves of a matcher to match', () => {
+    const allow = withL7('a', 'Allow', { principals: ['td/ns/a/sa/b'], l7: getOnly });
+    expect(authorizeRequest([allow], mtlsConn, get)).toEqual({ allowed: true, policy: allow });
+    expect(authorizeRequest([allow], mtlsConn, del)).toEqual({
+      allowed: false,
+      reason: 'not-allowed-by-any-policy',
+    });
+    expect(authorizeRequest([allow], plainConn, get)).toEqual({
+      allowed: false,
+      reason: 'not-allowed-by-any-policy',
+    });
+  });
+
+  it('checks DENY first, by request attributes too', () => {
+    const allowAll = withL7('all', 'Allow', {});
+    const denyDelete = withL7('d', 'Deny', { l7: { ...EMPTY_L7_MATCH, methods: ['DELETE'] } });
+    expect(authorizeRequest([allowAll, denyDelete], mtlsConn, del)).toEqual({
+      allowed: false,
+      reason: 'denied-by-policy',
+      policy: denyDelete,
+    });
+    expect(authorizeRequest([allowAll, denyDelete], mtlsConn, get)).toEqual({
+      allowed: true,
+      policy: allowAll,
+    });
+  });
+
+  it('decides a matcher without an l7 half on L4 alone, as authorize does', () => {
+    const allow = policy('a', 'Allow', ['td/ns/a/sa/b']);
+    expect(authorizeRequest([allow], mtlsConn, del)).toEqual(authorize([allow], mtlsConn));
+  });
+
+  it('keeps STRICT ahead of every policy', () => {
+    const strict = { mode: 'STRICT' as const, ports: {} };
+    expect(authorizeRequest([], plainConn, get, strict)).toEqual({ allowed: false, reason: 'mtls-required' });
+  });
+
+  it('leaves L4 authorize blind to an l7 half (ztunnel copies never carry one)', () => {
+    const allow = withL7('a', 'Allow', { l7: getOnly });
+    expect(authorize([allow], mtlsConn)).toEqual({ allowed: true, policy: allow });
   });
 });

@@ -1,8 +1,19 @@
 // The config model and its pure evaluators.
 export * from './model.ts';
+export * from './l7-model.ts';
 export { DATAPLANE_MODE_LABELS, isEnrolled } from './enrollment.ts';
-export { authorize, matchMatches, policyMatches, type ConnectionFacts, type Decision } from './authorize.ts';
-export { ipInCidr, matchesPattern, parseIpv4Cidr } from './matchers.ts';
+export {
+  authorize,
+  authorizeRequest,
+  l7MatchMatches,
+  matchMatches,
+  policyMatches,
+  policyMatchesRequest,
+  type ConnectionFacts,
+  type Decision,
+  type RequestFacts,
+} from './authorize.ts';
+export { hostOf, ipInCidr, matchesHostPattern, matchesPattern, parseIpv4Cidr, pathOf } from './matchers.ts';
 export {
   RecordError,
   authorizationFromProto,
@@ -15,3 +26,9 @@ export {
 export { applyPush, EMPTY_STATE, type ProxyState, type Rejection } from './apply-push.ts';
 export { ConfigSubscription, type SubscriptionOptions } from './subscription.ts';
 export { dumpRecords, type ConfigDump, type Records } from './dump.ts';
+export {
+  destinationPolicyFromProto,
+  destinationPolicyToProto,
+  routeTableFromProto,
+  routeTableToProto,
+} from './wire-l7.ts';

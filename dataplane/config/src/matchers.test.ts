@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ipInCidr, matchesPattern, parseIpv4Cidr } from './matchers.ts';
+import { hostOf, ipInCidr, matchesHostPattern, matchesPattern, parseIpv4Cidr, pathOf } from './matchers.ts';
 
 describe('matchesPattern', () => {
   it.each([
@@ -41,5 +41,32 @@ describe('CIDRs', () => {
 
   it('normalises host bits', () => {
     expect(parseIpv4Cidr('10.1.2.3/8')).toEqual(parseIpv4Cidr('10.0.0.0/8'));
+  });
+});
+
+describe('request values', () => {
+  it.each([
+    ['a.b', 'a.b'],
+    ['a.b:80', 'a.b'],
+    ['[fd00::1]:80', '[fd00::1]'],
+    ['[fd00::1]', '[fd00::1]'],
+  ])('hostOf(%s) = %s', (authority, host) => {
+    expect(hostOf(authority)).toBe(host);
+  });
+
+  it.each([
+    ['/a/b?c=d', '/a/b'],
+    ['/a#frag', '/a'],
+    ['/a', '/a'],
+  ])('pathOf(%s) = %s', (target, path) => {
+    expect(pathOf(target)).toBe(path);
+  });
+
+  it.each([
+    ['Example.COM', 'example.com', true],
+    ['*.example.com', 'API.Example.com', true],
+    ['*.example.com', 'example.com', false],
+  ])('matchesHostPattern(%s, %s) = %s', (pattern, host, expected) => {
+    expect(matchesHostPattern(pattern, host)).toBe(expected);
   });
 });

@@ -13,6 +13,30 @@ export function matchesPattern(pattern: string, value: string | undefined): bool
   return pattern === value;
 }
 
+/**
+ * Istio's host forms, case-insensitive (DNS names are): `*`, `*.suffix`, `prefix*`, or exact. The value is a host
+ * without its port (see `hostOf`).
+ */
+export function matchesHostPattern(pattern: string, host: string): boolean {
+  return matchesPattern(pattern.toLowerCase(), host.toLowerCase());
+}
+
+/** The host of a Host header or `:authority`, without the port: `a.b:80` → `a.b`, `[fd00::1]:80` → `[fd00::1]`. */
+export function hostOf(authority: string): string {
+  if (authority.startsWith('[')) {
+    const end = authority.indexOf(']');
+    return end < 0 ? authority : authority.slice(0, end + 1);
+  }
+  const colon = authority.lastIndexOf(':');
+  return colon < 0 ? authority : authority.slice(0, colon);
+}
+
+/** The path of a request-target without its query string or fragment (what Istio's `paths` compare against). */
+export function pathOf(target: string): string {
+  const end = target.search(/[?#]/);
+  return end < 0 ? target : target.slice(0, end);
+}
+
 /** An IPv4 CIDR as a network number and mask. */
 export interface Ipv4Cidr {
   readonly network: number;

@@ -1,5 +1,6 @@
 // The dataplane config model (DESIGN §4): compact, per-workload records keyed by a stable id. Domain types only;
 // the wire form lives in the protocol package and converts at one edge.
+import type { L7Match } from './l7-model.ts';
 
 /** Where a record came from, so a deny log or a metric can name the object (STYLE §3). */
 export interface SourceRef {
@@ -34,6 +35,8 @@ export interface Match {
   /** Ports of the pod (the target port), not of the Service. */
   readonly destinationPorts: readonly number[];
   readonly notDestinationPorts: readonly number[];
+  /** Request attributes, in waypoint copies only (the ztunnel never receives them: DESIGN §7). */
+  readonly l7?: L7Match;
 }
 
 /** Any one of its matches. An empty list matches nothing. */

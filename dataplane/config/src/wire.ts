@@ -3,6 +3,7 @@
 import * as pb from '@ambit/codegen/proto';
 import { isIP } from 'node:net';
 import { parseIpv4Cidr } from './matchers.ts';
+import type { L7Match } from './l7-model.ts';
 import type {
   AnyOf,
   Authorization,
@@ -50,7 +51,7 @@ const SCOPE_FROM_PB = invert(SCOPE_TO_PB);
 const ACTION_FROM_PB = invert(ACTION_TO_PB);
 
 /** Checks while decoding one record; `fail` throws a RecordError naming it. */
-class Decoder {
+export class Decoder {
   readonly kind: string;
   readonly id: string;
   constructor(kind: string, id: string) {
@@ -81,10 +82,10 @@ class Decoder {
   }
 }
 
-function sourceTo(s: SourceRef): pb.SourceRef {
+export function sourceTo(s: SourceRef): pb.SourceRef {
   return { ...s };
 }
-function sourceFrom(s: pb.SourceRef | undefined): SourceRef {
+export function sourceFrom(s: pb.SourceRef | undefined): SourceRef {
   return { group: s?.group ?? '', kind: s?.kind ?? '', namespace: s?.namespace ?? '', name: s?.name ?? '' };
 }
 function waypointFrom(w: pb.WaypointRef | undefined): { waypoint?: WaypointRef } {
@@ -208,6 +209,29 @@ function matchFrom(m: pb.Match, d: Decoder): Match {
     notDestinationIps: m.notDestinationIps.map((c) => d.cidr(c, 'notDestinationIps')),
     destinationPorts: m.destinationPorts.map((p) => d.port(p, 'destinationPorts')),
     notDestinationPorts: m.notDestinationPorts.map((p) => d.port(p, 'notDestinationPorts')),
+    ...(m.l7 ? { l7: l7From(m.l7, d) } : {}),
+  };
+}
+
+function l7From(m: pb.L7Match, d: Decoder): L7Match {
+  const methods = (list: string[], field: string) =>
+    list.map((x) =>
+      /^[A-Z]+$/.test(x) ? x : d.fail(`${field}: not an uppercase method: ${JSON.stringify(x)}`),
+    );
+  const headers = (list: pb.HeaderValues[], field: string) =>
+    list.map((h) => {
+      if (h.name === '') d.fail(`${field}: empty header name`);
+      return { name: h.name.toLowerCase(), values: h.values };
+    });
+  return {
+    methods: methods(m.methods, 'l7.methods'),
+    notMethods: methods(m.notMethods, 'l7.notMethods'),
+    paths: m.paths,
+    notPaths: m.notPaths,
+    hosts: m.hosts,
+    notHosts: m.notHosts,
+    headers: headers(m.headers, 'l7.headers'),
+    notHeaders: headers(m.notHeaders, 'l7.notHeaders'),
   };
 }
 

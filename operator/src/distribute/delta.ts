@@ -6,7 +6,11 @@ export interface ConfigDelta {
   readonly workloads: { readonly changed: readonly string[]; readonly removed: readonly string[] };
   readonly services: { readonly changed: readonly string[]; readonly removed: readonly string[] };
   readonly authorizations: { readonly changed: readonly string[]; readonly removed: readonly string[] };
+  readonly routeTables: { readonly changed: readonly string[]; readonly removed: readonly string[] };
+  readonly destinationPolicies: { readonly changed: readonly string[]; readonly removed: readonly string[] };
 }
+
+const NONE: ReadonlyMap<string, unknown> = new Map<string, unknown>();
 
 /**
  * Equality of plain JSON-like data (objects, arrays, strings, numbers, booleans), which is all records are made of.
@@ -51,11 +55,13 @@ export function diffConfig(prev: ProxyConfig, next: ProxyConfig): ConfigDelta {
     workloads: diffMap(prev.workloads, next.workloads),
     services: diffMap(prev.services, next.services),
     authorizations: diffMap(prev.authorizations, next.authorizations),
+    routeTables: diffMap(prev.routeTables ?? NONE, next.routeTables ?? NONE),
+    destinationPolicies: diffMap(prev.destinationPolicies ?? NONE, next.destinationPolicies ?? NONE),
   };
 }
 
 export function isEmptyDelta(d: ConfigDelta): boolean {
-  return [d.workloads, d.services, d.authorizations].every(
+  return [d.workloads, d.services, d.authorizations, d.routeTables, d.destinationPolicies].every(
     (k) => k.changed.length === 0 && k.removed.length === 0,
   );
 }

@@ -1,6 +1,12 @@
 // Builds the protocol message for one push from two versions of a proxy's records (pure).
 import type * as pb from '@ambit/codegen/proto';
-import { authorizationToProto, serviceToProto, workloadToProto } from '@ambit/config';
+import {
+  authorizationToProto,
+  destinationPolicyToProto,
+  routeTableToProto,
+  serviceToProto,
+  workloadToProto,
+} from '@ambit/config';
 import { diffConfig } from './delta.ts';
 import type { ProxyConfig } from './scope.ts';
 
@@ -18,9 +24,13 @@ export function buildPush(
       workloads: [...to.workloads.values()].map(workloadToProto),
       services: [...to.services.values()].map(serviceToProto),
       authorizations: [...to.authorizations.values()].map(authorizationToProto),
+      routeTables: [...(to.routeTables?.values() ?? [])].map(routeTableToProto),
+      destinationPolicies: [...(to.destinationPolicies?.values() ?? [])].map(destinationPolicyToProto),
       removedWorkloads: [],
       removedServices: [],
       removedAuthorizations: [],
+      removedRouteTables: [],
+      removedDestinationPolicies: [],
     };
   }
   const d = diffConfig(from, to);
@@ -33,6 +43,12 @@ export function buildPush(
     removedWorkloads: [...d.workloads.removed],
     removedServices: [...d.services.removed],
     removedAuthorizations: [...d.authorizations.removed],
+    routeTables: d.routeTables.changed.map((id) => routeTableToProto(to.routeTables!.get(id)!)),
+    destinationPolicies: d.destinationPolicies.changed.map((id) =>
+      destinationPolicyToProto(to.destinationPolicies!.get(id)!),
+    ),
+    removedRouteTables: [...d.routeTables.removed],
+    removedDestinationPolicies: [...d.destinationPolicies.removed],
   };
 }
 
@@ -41,7 +57,9 @@ export function isEmptyPush(p: pb.SubscribeResponse): boolean {
   return (
     !p.full &&
     p.workloads.length + p.services.length + p.authorizations.length === 0 &&
-    p.removedWorkloads.length + p.removedServices.length + p.removedAuthorizations.length === 0
+    p.routeTables.length + p.destinationPolicies.length === 0 &&
+    p.removedWorkloads.length + p.removedServices.length + p.removedAuthorizations.length === 0 &&
+    p.removedRouteTables.length + p.removedDestinationPolicies.length === 0
   );
 }
 
@@ -68,5 +86,11 @@ export function afterRejection(
     workloads: revert('Workload', before.workloads, sent.workloads),
     services: revert('Service', before.services, sent.services),
     authorizations: revert('Authorization', before.authorizations, sent.authorizations),
+    routeTables: revert('RouteTable', before.routeTables ?? new Map(), sent.routeTables ?? new Map()),
+    destinationPolicies: revert(
+      'DestinationPolicy',
+      before.destinationPolicies ?? new Map(),
+      sent.destinationPolicies ?? new Map(),
+    ),
   };
 }

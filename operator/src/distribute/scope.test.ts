@@ -129,4 +129,59 @@ describe('waypointScope', () => {
     expect([...scoped.workloads.keys()].sort()).toEqual(['a', 'd']);
     expect(scoped.authorizations.size).toBe(0);
   });
+
+  it('adds the route tables of the fronted services, the services they route to, and their destination policies', () => {
+    const wp = { namespace: 'shop', name: 'waypoint' };
+    const svc = (id: string, waypoint: typeof wp | undefined, endpoint: string) => ({
+      id,
+      name: id.split('/')[1] ?? id,
+      namespace: 'shop',
+      hostname: `${id}.svc.cluster.local`,
+      vips: ['10.96.0.1'],
+      ports: [],
+      ...(waypoint ? { waypoint } : {}),
+      endpoints: [{ workloadUid: endpoint, ports: {}, ready: true }],
+      source: { group: '', kind: 'Service', namespace: 'shop', name: id },
+    });
+    const table = {
+      id: 'shop/front',
+      service: 'shop/front',
+      protocol: 'HTTP' as const,
+      sources: [],
+      rules: [
+        {
+          name: 'r',
+          matches: [],
+          backends: [{ service: 'shop/canary', port: 80, weight: 1 }],
+          mirrors: [],
+        },
+      ],
+    };
+    const dp = (id: string) => ({
+      id,
+      service: id,
+      trafficPolicy: {},
+      subsets: [],
+      source: { group: '', kind: 'DestinationRule', namespace: 'shop', name: id },
+    });
+    const full: FullConfig = {
+      ...config,
+      services: new Map([
+        ['shop/front', svc('shop/front', wp, 'a')],
+        ['shop/canary', svc('shop/canary', undefined, 'b')],
+        ['shop/unrelated', svc('shop/unrelated', undefined, 'c')],
+      ]),
+      routeTables: new Map([['shop/front', table]]),
+      destinationPolicies: new Map([
+        ['shop/canary', dp('shop/canary')],
+        ['shop/unrelated', dp('shop/unrelated')],
+      ]),
+    };
+    const scoped = waypointScope(full, wp);
+    expect([...scoped.services.keys()].sort()).toEqual(['shop/canary', 'shop/front']);
+    expect([...scoped.workloads.keys()].sort()).toEqual(['a', 'b']);
+    expect([...(scoped.routeTables?.keys() ?? [])]).toEqual(['shop/front']);
+    expect([...(scoped.destinationPolicies?.keys() ?? [])]).toEqual(['shop/canary']);
+    expect(diffConfig(EMPTY_CONFIG, scoped).routeTables.changed).toEqual(['shop/front']);
+  });
 });

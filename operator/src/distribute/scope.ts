@@ -1,12 +1,22 @@
 // What each subscriber receives (DESIGN §4, issue 4): a ztunnel gets every Workload and Service it may route to,
 // but Authorizations only as they apply to workloads on its own node; a waypoint gets the records of what it fronts.
-import type { Authorization, Service, WaypointRef, Workload } from '@ambit/config';
+import type {
+  Authorization,
+  DestinationPolicy,
+  RouteTable,
+  Service,
+  WaypointRef,
+  Workload,
+} from '@ambit/config';
 
 /** The records one proxy is sent, keyed by id. */
 export interface ProxyConfig {
   readonly workloads: ReadonlyMap<string, Workload>;
   readonly services: ReadonlyMap<string, Service>;
   readonly authorizations: ReadonlyMap<string, Authorization>;
+  /** Waypoints only; absent means none. */
+  readonly routeTables?: ReadonlyMap<string, RouteTable>;
+  readonly destinationPolicies?: ReadonlyMap<string, DestinationPolicy>;
 }
 
 /** The whole translated config, of which each proxy gets a scope. */
@@ -57,5 +67,29 @@ export function waypointScope(config: FullConfig, waypoint: WaypointRef): ProxyC
     }
   }
   for (const [uid, w] of config.workloads) if (sameWaypoint(w.waypoint, waypoint)) workloads.set(uid, w);
-  return { workloads, services, authorizations: new Map() };
+  // Route tables and destination policies of the Services it fronts, and of the Services those routes send to
+  // (a route may split across Services: the waypoint must know their endpoints and policies too).
+  const routeTables = new Map<string, RouteTable>();
+  for (const id of services.keys()) {
+    const t = config.routeTables?.get(id);
+    if (!t) continue;
+    routeTables.set(id, t);
+    for (const rule of t.rules) {
+      for (const b of [...rule.backends, ...rule.mirrors.map((m) => m.backend)]) {
+        const target = config.services.get(b.service);
+        if (!target || services.has(b.service)) continue;
+        services.set(b.service, target);
+        for (const e of target.endpoints) {
+          const w = config.workloads.get(e.workloadUid);
+          if (w) workloads.set(w.uid, w);
+        }
+      }
+    }
+  }
+  const destinationPolicies = new Map<string, DestinationPolicy>();
+  for (const id of services.keys()) {
+    const p = config.destinationPolicies?.get(id);
+    if (p) destinationPolicies.set(id, p);
+  }
+  return { workloads, services, authorizations: new Map(), routeTables, destinationPolicies };
 }

@@ -85,9 +85,13 @@ export function parseStaticConfig(text: string, path: string): { state: ProxySta
       authorizationToProto,
       rejected,
     ),
+    routeTables: [],
+    destinationPolicies: [],
     removedWorkloads: [],
     removedServices: [],
     removedAuthorizations: [],
+    removedRouteTables: [],
+    removedDestinationPolicies: [],
   };
   const applied = applyPush(EMPTY_STATE, push);
   return { state: applied.state, rejected: [...rejected, ...applied.rejected] };

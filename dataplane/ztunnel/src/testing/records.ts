@@ -73,5 +73,7 @@ export function state(records: {
     workloads: new Map((records.workloads ?? []).map((w) => [w.uid, w])),
     services: new Map((records.services ?? []).map((s) => [s.id, s])),
     authorizations: new Map((records.policies ?? []).map((a) => [a.id, a])),
+    routeTables: new Map(),
+    destinationPolicies: new Map(),
   };
 }

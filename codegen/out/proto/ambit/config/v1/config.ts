@@ -278,6 +278,109 @@ export function proxyKindToNumber(object: ProxyKind): number {
   }
 }
 
+export const RouteProtocol = {
+  ROUTE_PROTOCOL_UNSPECIFIED: "ROUTE_PROTOCOL_UNSPECIFIED",
+  ROUTE_PROTOCOL_HTTP: "ROUTE_PROTOCOL_HTTP",
+  ROUTE_PROTOCOL_GRPC: "ROUTE_PROTOCOL_GRPC",
+  UNRECOGNIZED: "UNRECOGNIZED",
+} as const;
+
+export type RouteProtocol = typeof RouteProtocol[keyof typeof RouteProtocol];
+
+export namespace RouteProtocol {
+  export type ROUTE_PROTOCOL_UNSPECIFIED = typeof RouteProtocol.ROUTE_PROTOCOL_UNSPECIFIED;
+  export type ROUTE_PROTOCOL_HTTP = typeof RouteProtocol.ROUTE_PROTOCOL_HTTP;
+  export type ROUTE_PROTOCOL_GRPC = typeof RouteProtocol.ROUTE_PROTOCOL_GRPC;
+  export type UNRECOGNIZED = typeof RouteProtocol.UNRECOGNIZED;
+}
+
+export function routeProtocolFromJSON(object: any): RouteProtocol {
+  switch (object) {
+    case 0:
+    case "ROUTE_PROTOCOL_UNSPECIFIED":
+      return RouteProtocol.ROUTE_PROTOCOL_UNSPECIFIED;
+    case 1:
+    case "ROUTE_PROTOCOL_HTTP":
+      return RouteProtocol.ROUTE_PROTOCOL_HTTP;
+    case 2:
+    case "ROUTE_PROTOCOL_GRPC":
+      return RouteProtocol.ROUTE_PROTOCOL_GRPC;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return RouteProtocol.UNRECOGNIZED;
+  }
+}
+
+export function routeProtocolToNumber(object: RouteProtocol): number {
+  switch (object) {
+    case RouteProtocol.ROUTE_PROTOCOL_UNSPECIFIED:
+      return 0;
+    case RouteProtocol.ROUTE_PROTOCOL_HTTP:
+      return 1;
+    case RouteProtocol.ROUTE_PROTOCOL_GRPC:
+      return 2;
+    case RouteProtocol.UNRECOGNIZED:
+    default:
+      return -1;
+  }
+}
+
+export const LoadBalancer = {
+  LOAD_BALANCER_UNSPECIFIED: "LOAD_BALANCER_UNSPECIFIED",
+  LOAD_BALANCER_ROUND_ROBIN: "LOAD_BALANCER_ROUND_ROBIN",
+  LOAD_BALANCER_LEAST_REQUEST: "LOAD_BALANCER_LEAST_REQUEST",
+  LOAD_BALANCER_RANDOM: "LOAD_BALANCER_RANDOM",
+  UNRECOGNIZED: "UNRECOGNIZED",
+} as const;
+
+export type LoadBalancer = typeof LoadBalancer[keyof typeof LoadBalancer];
+
+export namespace LoadBalancer {
+  export type LOAD_BALANCER_UNSPECIFIED = typeof LoadBalancer.LOAD_BALANCER_UNSPECIFIED;
+  export type LOAD_BALANCER_ROUND_ROBIN = typeof LoadBalancer.LOAD_BALANCER_ROUND_ROBIN;
+  export type LOAD_BALANCER_LEAST_REQUEST = typeof LoadBalancer.LOAD_BALANCER_LEAST_REQUEST;
+  export type LOAD_BALANCER_RANDOM = typeof LoadBalancer.LOAD_BALANCER_RANDOM;
+  export type UNRECOGNIZED = typeof LoadBalancer.UNRECOGNIZED;
+}
+
+export function loadBalancerFromJSON(object: any): LoadBalancer {
+  switch (object) {
+    case 0:
+    case "LOAD_BALANCER_UNSPECIFIED":
+      return LoadBalancer.LOAD_BALANCER_UNSPECIFIED;
+    case 1:
+    case "LOAD_BALANCER_ROUND_ROBIN":
+      return LoadBalancer.LOAD_BALANCER_ROUND_ROBIN;
+    case 2:
+    case "LOAD_BALANCER_LEAST_REQUEST":
+      return LoadBalancer.LOAD_BALANCER_LEAST_REQUEST;
+    case 3:
+    case "LOAD_BALANCER_RANDOM":
+      return LoadBalancer.LOAD_BALANCER_RANDOM;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return LoadBalancer.UNRECOGNIZED;
+  }
+}
+
+export function loadBalancerToNumber(object: LoadBalancer): number {
+  switch (object) {
+    case LoadBalancer.LOAD_BALANCER_UNSPECIFIED:
+      return 0;
+    case LoadBalancer.LOAD_BALANCER_ROUND_ROBIN:
+      return 1;
+    case LoadBalancer.LOAD_BALANCER_LEAST_REQUEST:
+      return 2;
+    case LoadBalancer.LOAD_BALANCER_RANDOM:
+      return 3;
+    case LoadBalancer.UNRECOGNIZED:
+    default:
+      return -1;
+  }
+}
+
 /** Where a record came from, so logs and metrics can name the object. */
 export interface SourceRef {
   group: string;
@@ -364,6 +467,25 @@ export interface Match {
   notDestinationIps: string[];
   destinationPorts: number[];
   notDestinationPorts: number[];
+  /** Request attributes; only in waypoint copies of a policy (a ztunnel never receives them). */
+  l7?: L7Match | undefined;
+}
+
+export interface HeaderValues {
+  name: string;
+  values: string[];
+}
+
+/** The L7 half of a matcher, same semantics as the L4 lists. */
+export interface L7Match {
+  methods: string[];
+  notMethods: string[];
+  paths: string[];
+  notPaths: string[];
+  hosts: string[];
+  notHosts: string[];
+  headers: HeaderValues[];
+  notHeaders: HeaderValues[];
 }
 
 export interface AnyOf {
@@ -419,6 +541,161 @@ export interface SubscribeRequest {
     | undefined;
 }
 
+export interface StringMatch {
+  kind?:
+    | { $case: "exact"; value: string }
+    | { $case: "prefix"; value: string }
+    | //
+    /** Path-segment prefix (Gateway API PathPrefix). */
+    { $case: "pathPrefix"; value: string }
+    | { $case: "regex"; value: string }
+    | undefined;
+}
+
+export interface HeaderMatch {
+  name: string;
+  /** Unset: the header must be present. */
+  value?: StringMatch | undefined;
+  invert: boolean;
+}
+
+export interface QueryParamMatch {
+  name: string;
+  value?: StringMatch | undefined;
+}
+
+export interface RouteMatch {
+  path?: StringMatch | undefined;
+  method: string;
+  headers: HeaderMatch[];
+  queryParams: QueryParamMatch[];
+  port?: number | undefined;
+}
+
+export interface HeaderValue {
+  name: string;
+  value: string;
+}
+
+export interface HeaderMutation {
+  set: HeaderValue[];
+  add: HeaderValue[];
+  remove: string[];
+}
+
+export interface BackendRef {
+  /** <namespace>/<name> */
+  service: string;
+  port: number;
+  subset: string;
+  weight: number;
+  requestHeaders?: HeaderMutation | undefined;
+  responseHeaders?: HeaderMutation | undefined;
+}
+
+export interface PathModifier {
+  kind?: { $case: "full"; value: string } | { $case: "prefix"; value: string } | undefined;
+}
+
+export interface Redirect {
+  scheme: string;
+  host: string;
+  port?: number | undefined;
+  path?: PathModifier | undefined;
+  statusCode: number;
+}
+
+export interface Rewrite {
+  host: string;
+  path?: PathModifier | undefined;
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  perTryTimeoutMs?: number | undefined;
+  retryOn: string[];
+  retriableStatusCodes: number[];
+}
+
+export interface FaultDelay {
+  ms: number;
+  percent: number;
+}
+
+export interface FaultAbort {
+  status: number;
+  percent: number;
+}
+
+export interface FaultPolicy {
+  delay?: FaultDelay | undefined;
+  abort?: FaultAbort | undefined;
+}
+
+export interface Mirror {
+  backend?: BackendRef | undefined;
+  percent: number;
+}
+
+export interface RouteRule {
+  name: string;
+  matches: RouteMatch[];
+  backends: BackendRef[];
+  redirect?: Redirect | undefined;
+  rewrite?: Rewrite | undefined;
+  requestHeaders?: HeaderMutation | undefined;
+  responseHeaders?: HeaderMutation | undefined;
+  timeoutMs?: number | undefined;
+  retry?: RetryPolicy | undefined;
+  fault?: FaultPolicy | undefined;
+  mirrors: Mirror[];
+}
+
+/** The routes of one Service in precedence order: the first matching rule wins. */
+export interface RouteTable {
+  /** <namespace>/<service> */
+  id: string;
+  service: string;
+  protocol: RouteProtocol;
+  rules: RouteRule[];
+  sources: SourceRef[];
+}
+
+export interface ConnectionPool {
+  maxConnections?: number | undefined;
+  maxPendingRequests?: number | undefined;
+  maxRequestsPerConnection?: number | undefined;
+}
+
+export interface OutlierDetection {
+  consecutive5xxErrors: number;
+  intervalMs: number;
+  baseEjectionTimeMs: number;
+  maxEjectionPercent: number;
+}
+
+export interface TrafficPolicy {
+  loadBalancer: LoadBalancer;
+  connectionPool?: ConnectionPool | undefined;
+  outlierDetection?: OutlierDetection | undefined;
+}
+
+export interface Subset {
+  name: string;
+  /** Workload uids. */
+  workloads: string[];
+  trafficPolicy?: TrafficPolicy | undefined;
+}
+
+export interface DestinationPolicy {
+  /** <namespace>/<service> */
+  id: string;
+  service: string;
+  trafficPolicy?: TrafficPolicy | undefined;
+  subsets: Subset[];
+  source?: SourceRef | undefined;
+}
+
 /** One push: a full snapshot (first push, or after a reconnect) or a delta of changed and removed records. */
 export interface SubscribeResponse {
   version: string;
@@ -429,6 +706,11 @@ export interface SubscribeResponse {
   removedWorkloads: string[];
   removedServices: string[];
   removedAuthorizations: string[];
+  /** Waypoints only. */
+  routeTables: RouteTable[];
+  destinationPolicies: DestinationPolicy[];
+  removedRouteTables: string[];
+  removedDestinationPolicies: string[];
 }
 
 export interface CreateCertificateRequest {
@@ -1289,6 +1571,7 @@ function createBaseMatch(): Match {
     notDestinationIps: [],
     destinationPorts: [],
     notDestinationPorts: [],
+    l7: undefined,
   };
 }
 
@@ -1331,6 +1614,9 @@ export const Match: MessageFns<Match> = {
         writer.uint32(v);
       }
       writer.join();
+    }
+    if (message.l7 !== undefined) {
+      L7Match.encode(message.l7, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -1447,6 +1733,194 @@ export const Match: MessageFns<Match> = {
             }
 
             break;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.l7 = L7Match.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseHeaderValues(): HeaderValues {
+  return { name: "", values: [] };
+}
+
+export const HeaderValues: MessageFns<HeaderValues> = {
+  encode(message: HeaderValues, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.values) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeaderValues {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeaderValues();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.values.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseL7Match(): L7Match {
+  return { methods: [], notMethods: [], paths: [], notPaths: [], hosts: [], notHosts: [], headers: [], notHeaders: [] };
+}
+
+export const L7Match: MessageFns<L7Match> = {
+  encode(message: L7Match, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.methods) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.notMethods) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.paths) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.notPaths) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.hosts) {
+      writer.uint32(42).string(v!);
+    }
+    for (const v of message.notHosts) {
+      writer.uint32(50).string(v!);
+    }
+    for (const v of message.headers) {
+      HeaderValues.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.notHeaders) {
+      HeaderValues.encode(v!, writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): L7Match {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseL7Match();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.methods.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.notMethods.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.paths.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.notPaths.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.hosts.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.notHosts.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.headers.push(HeaderValues.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.notHeaders.push(HeaderValues.decode(reader, reader.uint32()));
+            continue;
           }
         }
         if ((tag & 7) === 4 || tag === 0) {
@@ -2004,6 +2478,1690 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
   },
 };
 
+function createBaseStringMatch(): StringMatch {
+  return { kind: undefined };
+}
+
+export const StringMatch: MessageFns<StringMatch> = {
+  encode(message: StringMatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "exact":
+        writer.uint32(10).string(message.kind.value);
+        break;
+      case "prefix":
+        writer.uint32(18).string(message.kind.value);
+        break;
+      case "pathPrefix":
+        writer.uint32(26).string(message.kind.value);
+        break;
+      case "regex":
+        writer.uint32(34).string(message.kind.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StringMatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStringMatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "exact", value: reader.string() };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "prefix", value: reader.string() };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = { $case: "pathPrefix", value: reader.string() };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = { $case: "regex", value: reader.string() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseHeaderMatch(): HeaderMatch {
+  return { name: "", value: undefined, invert: false };
+}
+
+export const HeaderMatch: MessageFns<HeaderMatch> = {
+  encode(message: HeaderMatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.value !== undefined) {
+      StringMatch.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    if (message.invert !== false) {
+      writer.uint32(24).bool(message.invert);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeaderMatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeaderMatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = StringMatch.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.invert = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseQueryParamMatch(): QueryParamMatch {
+  return { name: "", value: undefined };
+}
+
+export const QueryParamMatch: MessageFns<QueryParamMatch> = {
+  encode(message: QueryParamMatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.value !== undefined) {
+      StringMatch.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryParamMatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryParamMatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = StringMatch.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRouteMatch(): RouteMatch {
+  return { path: undefined, method: "", headers: [], queryParams: [], port: undefined };
+}
+
+export const RouteMatch: MessageFns<RouteMatch> = {
+  encode(message: RouteMatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== undefined) {
+      StringMatch.encode(message.path, writer.uint32(10).fork()).join();
+    }
+    if (message.method !== "") {
+      writer.uint32(18).string(message.method);
+    }
+    for (const v of message.headers) {
+      HeaderMatch.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.queryParams) {
+      QueryParamMatch.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.port !== undefined) {
+      writer.uint32(40).uint32(message.port);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RouteMatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRouteMatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = StringMatch.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.headers.push(HeaderMatch.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.queryParams.push(QueryParamMatch.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseHeaderValue(): HeaderValue {
+  return { name: "", value: "" };
+}
+
+export const HeaderValue: MessageFns<HeaderValue> = {
+  encode(message: HeaderValue, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeaderValue {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeaderValue();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseHeaderMutation(): HeaderMutation {
+  return { set: [], add: [], remove: [] };
+}
+
+export const HeaderMutation: MessageFns<HeaderMutation> = {
+  encode(message: HeaderMutation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.set) {
+      HeaderValue.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.add) {
+      HeaderValue.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.remove) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeaderMutation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeaderMutation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.set.push(HeaderValue.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.add.push(HeaderValue.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.remove.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseBackendRef(): BackendRef {
+  return { service: "", port: 0, subset: "", weight: 0, requestHeaders: undefined, responseHeaders: undefined };
+}
+
+export const BackendRef: MessageFns<BackendRef> = {
+  encode(message: BackendRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.service !== "") {
+      writer.uint32(10).string(message.service);
+    }
+    if (message.port !== 0) {
+      writer.uint32(16).uint32(message.port);
+    }
+    if (message.subset !== "") {
+      writer.uint32(26).string(message.subset);
+    }
+    if (message.weight !== 0) {
+      writer.uint32(32).uint32(message.weight);
+    }
+    if (message.requestHeaders !== undefined) {
+      HeaderMutation.encode(message.requestHeaders, writer.uint32(42).fork()).join();
+    }
+    if (message.responseHeaders !== undefined) {
+      HeaderMutation.encode(message.responseHeaders, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackendRef {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackendRef();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.subset = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.weight = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.requestHeaders = HeaderMutation.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.responseHeaders = HeaderMutation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePathModifier(): PathModifier {
+  return { kind: undefined };
+}
+
+export const PathModifier: MessageFns<PathModifier> = {
+  encode(message: PathModifier, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "full":
+        writer.uint32(10).string(message.kind.value);
+        break;
+      case "prefix":
+        writer.uint32(18).string(message.kind.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PathModifier {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePathModifier();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "full", value: reader.string() };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "prefix", value: reader.string() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRedirect(): Redirect {
+  return { scheme: "", host: "", port: undefined, path: undefined, statusCode: 0 };
+}
+
+export const Redirect: MessageFns<Redirect> = {
+  encode(message: Redirect, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scheme !== "") {
+      writer.uint32(10).string(message.scheme);
+    }
+    if (message.host !== "") {
+      writer.uint32(18).string(message.host);
+    }
+    if (message.port !== undefined) {
+      writer.uint32(24).uint32(message.port);
+    }
+    if (message.path !== undefined) {
+      PathModifier.encode(message.path, writer.uint32(34).fork()).join();
+    }
+    if (message.statusCode !== 0) {
+      writer.uint32(40).uint32(message.statusCode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Redirect {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRedirect();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scheme = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.path = PathModifier.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.statusCode = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRewrite(): Rewrite {
+  return { host: "", path: undefined };
+}
+
+export const Rewrite: MessageFns<Rewrite> = {
+  encode(message: Rewrite, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.path !== undefined) {
+      PathModifier.encode(message.path, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Rewrite {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRewrite();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = PathModifier.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRetryPolicy(): RetryPolicy {
+  return { attempts: 0, perTryTimeoutMs: undefined, retryOn: [], retriableStatusCodes: [] };
+}
+
+export const RetryPolicy: MessageFns<RetryPolicy> = {
+  encode(message: RetryPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attempts !== 0) {
+      writer.uint32(8).uint32(message.attempts);
+    }
+    if (message.perTryTimeoutMs !== undefined) {
+      writer.uint32(16).uint32(message.perTryTimeoutMs);
+    }
+    for (const v of message.retryOn) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.retriableStatusCodes.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.retriableStatusCodes) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.perTryTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.retryOn.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.retriableStatusCodes.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.retriableStatusCodes.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseFaultDelay(): FaultDelay {
+  return { ms: 0, percent: 0 };
+}
+
+export const FaultDelay: MessageFns<FaultDelay> = {
+  encode(message: FaultDelay, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ms !== 0) {
+      writer.uint32(8).uint32(message.ms);
+    }
+    if (message.percent !== 0) {
+      writer.uint32(17).double(message.percent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FaultDelay {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFaultDelay();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ms = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.percent = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseFaultAbort(): FaultAbort {
+  return { status: 0, percent: 0 };
+}
+
+export const FaultAbort: MessageFns<FaultAbort> = {
+  encode(message: FaultAbort, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== 0) {
+      writer.uint32(8).uint32(message.status);
+    }
+    if (message.percent !== 0) {
+      writer.uint32(17).double(message.percent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FaultAbort {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFaultAbort();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.status = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.percent = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseFaultPolicy(): FaultPolicy {
+  return { delay: undefined, abort: undefined };
+}
+
+export const FaultPolicy: MessageFns<FaultPolicy> = {
+  encode(message: FaultPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.delay !== undefined) {
+      FaultDelay.encode(message.delay, writer.uint32(10).fork()).join();
+    }
+    if (message.abort !== undefined) {
+      FaultAbort.encode(message.abort, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FaultPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFaultPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.delay = FaultDelay.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.abort = FaultAbort.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMirror(): Mirror {
+  return { backend: undefined, percent: 0 };
+}
+
+export const Mirror: MessageFns<Mirror> = {
+  encode(message: Mirror, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.backend !== undefined) {
+      BackendRef.encode(message.backend, writer.uint32(10).fork()).join();
+    }
+    if (message.percent !== 0) {
+      writer.uint32(17).double(message.percent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Mirror {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMirror();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.backend = BackendRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.percent = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRouteRule(): RouteRule {
+  return {
+    name: "",
+    matches: [],
+    backends: [],
+    redirect: undefined,
+    rewrite: undefined,
+    requestHeaders: undefined,
+    responseHeaders: undefined,
+    timeoutMs: undefined,
+    retry: undefined,
+    fault: undefined,
+    mirrors: [],
+  };
+}
+
+export const RouteRule: MessageFns<RouteRule> = {
+  encode(message: RouteRule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.matches) {
+      RouteMatch.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.backends) {
+      BackendRef.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.redirect !== undefined) {
+      Redirect.encode(message.redirect, writer.uint32(34).fork()).join();
+    }
+    if (message.rewrite !== undefined) {
+      Rewrite.encode(message.rewrite, writer.uint32(42).fork()).join();
+    }
+    if (message.requestHeaders !== undefined) {
+      HeaderMutation.encode(message.requestHeaders, writer.uint32(50).fork()).join();
+    }
+    if (message.responseHeaders !== undefined) {
+      HeaderMutation.encode(message.responseHeaders, writer.uint32(58).fork()).join();
+    }
+    if (message.timeoutMs !== undefined) {
+      writer.uint32(64).uint32(message.timeoutMs);
+    }
+    if (message.retry !== undefined) {
+      RetryPolicy.encode(message.retry, writer.uint32(74).fork()).join();
+    }
+    if (message.fault !== undefined) {
+      FaultPolicy.encode(message.fault, writer.uint32(82).fork()).join();
+    }
+    for (const v of message.mirrors) {
+      Mirror.encode(v!, writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RouteRule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRouteRule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.matches.push(RouteMatch.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.backends.push(BackendRef.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.redirect = Redirect.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.rewrite = Rewrite.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.requestHeaders = HeaderMutation.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.responseHeaders = HeaderMutation.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.timeoutMs = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.retry = RetryPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.fault = FaultPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.mirrors.push(Mirror.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRouteTable(): RouteTable {
+  return { id: "", service: "", protocol: RouteProtocol.ROUTE_PROTOCOL_UNSPECIFIED, rules: [], sources: [] };
+}
+
+export const RouteTable: MessageFns<RouteTable> = {
+  encode(message: RouteTable, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.service !== "") {
+      writer.uint32(18).string(message.service);
+    }
+    if (message.protocol !== RouteProtocol.ROUTE_PROTOCOL_UNSPECIFIED) {
+      writer.uint32(24).int32(routeProtocolToNumber(message.protocol));
+    }
+    for (const v of message.rules) {
+      RouteRule.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.sources) {
+      SourceRef.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RouteTable {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRouteTable();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.protocol = routeProtocolFromJSON(reader.int32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.rules.push(RouteRule.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sources.push(SourceRef.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseConnectionPool(): ConnectionPool {
+  return { maxConnections: undefined, maxPendingRequests: undefined, maxRequestsPerConnection: undefined };
+}
+
+export const ConnectionPool: MessageFns<ConnectionPool> = {
+  encode(message: ConnectionPool, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxConnections !== undefined) {
+      writer.uint32(8).uint32(message.maxConnections);
+    }
+    if (message.maxPendingRequests !== undefined) {
+      writer.uint32(16).uint32(message.maxPendingRequests);
+    }
+    if (message.maxRequestsPerConnection !== undefined) {
+      writer.uint32(24).uint32(message.maxRequestsPerConnection);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectionPool {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectionPool();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxConnections = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxPendingRequests = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxRequestsPerConnection = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseOutlierDetection(): OutlierDetection {
+  return { consecutive5xxErrors: 0, intervalMs: 0, baseEjectionTimeMs: 0, maxEjectionPercent: 0 };
+}
+
+export const OutlierDetection: MessageFns<OutlierDetection> = {
+  encode(message: OutlierDetection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consecutive5xxErrors !== 0) {
+      writer.uint32(8).uint32(message.consecutive5xxErrors);
+    }
+    if (message.intervalMs !== 0) {
+      writer.uint32(16).uint32(message.intervalMs);
+    }
+    if (message.baseEjectionTimeMs !== 0) {
+      writer.uint32(24).uint32(message.baseEjectionTimeMs);
+    }
+    if (message.maxEjectionPercent !== 0) {
+      writer.uint32(32).uint32(message.maxEjectionPercent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OutlierDetection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutlierDetection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.consecutive5xxErrors = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.intervalMs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.baseEjectionTimeMs = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxEjectionPercent = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseTrafficPolicy(): TrafficPolicy {
+  return {
+    loadBalancer: LoadBalancer.LOAD_BALANCER_UNSPECIFIED,
+    connectionPool: undefined,
+    outlierDetection: undefined,
+  };
+}
+
+export const TrafficPolicy: MessageFns<TrafficPolicy> = {
+  encode(message: TrafficPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.loadBalancer !== LoadBalancer.LOAD_BALANCER_UNSPECIFIED) {
+      writer.uint32(8).int32(loadBalancerToNumber(message.loadBalancer));
+    }
+    if (message.connectionPool !== undefined) {
+      ConnectionPool.encode(message.connectionPool, writer.uint32(18).fork()).join();
+    }
+    if (message.outlierDetection !== undefined) {
+      OutlierDetection.encode(message.outlierDetection, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrafficPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrafficPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.loadBalancer = loadBalancerFromJSON(reader.int32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.connectionPool = ConnectionPool.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.outlierDetection = OutlierDetection.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSubset(): Subset {
+  return { name: "", workloads: [], trafficPolicy: undefined };
+}
+
+export const Subset: MessageFns<Subset> = {
+  encode(message: Subset, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.workloads) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.trafficPolicy !== undefined) {
+      TrafficPolicy.encode(message.trafficPolicy, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Subset {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubset();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workloads.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.trafficPolicy = TrafficPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseDestinationPolicy(): DestinationPolicy {
+  return { id: "", service: "", trafficPolicy: undefined, subsets: [], source: undefined };
+}
+
+export const DestinationPolicy: MessageFns<DestinationPolicy> = {
+  encode(message: DestinationPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.service !== "") {
+      writer.uint32(18).string(message.service);
+    }
+    if (message.trafficPolicy !== undefined) {
+      TrafficPolicy.encode(message.trafficPolicy, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.subsets) {
+      Subset.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.source !== undefined) {
+      SourceRef.encode(message.source, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DestinationPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDestinationPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.trafficPolicy = TrafficPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.subsets.push(Subset.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.source = SourceRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseSubscribeResponse(): SubscribeResponse {
   return {
     version: "",
@@ -2014,6 +4172,10 @@ function createBaseSubscribeResponse(): SubscribeResponse {
     removedWorkloads: [],
     removedServices: [],
     removedAuthorizations: [],
+    routeTables: [],
+    destinationPolicies: [],
+    removedRouteTables: [],
+    removedDestinationPolicies: [],
   };
 }
 
@@ -2042,6 +4204,18 @@ export const SubscribeResponse: MessageFns<SubscribeResponse> = {
     }
     for (const v of message.removedAuthorizations) {
       writer.uint32(66).string(v!);
+    }
+    for (const v of message.routeTables) {
+      RouteTable.encode(v!, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.destinationPolicies) {
+      DestinationPolicy.encode(v!, writer.uint32(82).fork()).join();
+    }
+    for (const v of message.removedRouteTables) {
+      writer.uint32(90).string(v!);
+    }
+    for (const v of message.removedDestinationPolicies) {
+      writer.uint32(98).string(v!);
     }
     return writer;
   },
@@ -2121,6 +4295,38 @@ export const SubscribeResponse: MessageFns<SubscribeResponse> = {
             }
 
             message.removedAuthorizations.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.routeTables.push(RouteTable.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.destinationPolicies.push(DestinationPolicy.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.removedRouteTables.push(reader.string());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.removedDestinationPolicies.push(reader.string());
             continue;
           }
         }
