@@ -111,6 +111,7 @@ export interface RouteRule {
   readonly name: string;
   /** Empty: matches every request. */
   readonly matches: readonly RouteMatch[];
+  /** Empty (and no redirect): the rule matched but can route nowhere, and the waypoint answers 500. */
   readonly backends: readonly BackendRef[];
   /** Answered by the waypoint itself; no backend is used. */
   readonly redirect?: Redirect;

@@ -241,7 +241,6 @@ function ruleFrom(r: pb.RouteRule, d: Decoder, i: number): RouteRule {
       ...(m.port !== undefined ? { port: d.port(m.port, `${f}.matches[${j}].port`) } : {}),
     };
   });
-  if (r.backends.length === 0 && !r.redirect) d.fail(`${f}: neither backends nor a redirect`);
   const redirect = r.redirect;
   if (redirect && ![301, 302, 303, 307, 308].includes(redirect.statusCode)) {
     d.fail(`${f}.redirect.statusCode: ${redirect.statusCode} is not a redirect status`);

@@ -356,13 +356,17 @@ export async function startAgent(settings: Settings, deps: AgentDeps = {}): Prom
   try {
     health.listen(settings.healthPort);
     await once(health, 'listening');
-    await handover.listen();
     await listenUnix(cniServer, settings.cniEventSocket);
-    listening = true;
     await Promise.all([pods.synced, namespaces.synced]);
     synced = true;
     markSynced();
     enqueueAll();
+    // The ztunnel is let in only after the first pass over every pod on the node, so its first snapshot is the
+    // whole set: a ztunnel that is ready (snapshot received) serves every enrolled pod.
+    // A pod that fails here is retried by the queue; it must not keep the agent from starting.
+    await Promise.all(pods.list().map((p) => queue.settle(keyOf(p)).catch(() => undefined)));
+    await handover.listen();
+    listening = true;
     log(`node agent for ${settings.nodeName} ready`);
   } catch (err) {
     await stop();

@@ -258,6 +258,7 @@ describe('ztunnel, node agent and operator as processes', { timeout: 240_000 }, 
         throw err;
       });
     }
+    // Ready means the agent's first snapshot arrived, and the agent sends it only after a pass over its pods.
     const dump = (await (await fetch(`http://127.0.0.1:${ports.b.admin}/config_dump`)).json()) as {
       pods: { name: string }[];
     };

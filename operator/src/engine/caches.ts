@@ -1,6 +1,15 @@
 // Informer caches of every kind translation reads, on @kubernetes/client-node's ListWatch (it relists on 410 Gone
 // and reconnects with backoff). Events only signal "something changed" (STYLE §4): no handler branches on them.
-import type { AuthorizationPolicy, Gateway, PeerAuthentication } from '@ambit/codegen/crds';
+import type {
+  AuthorizationPolicy,
+  DestinationRule,
+  Gateway,
+  GRPCRoute,
+  HTTPRoute,
+  PeerAuthentication,
+  ReferenceGrant,
+  VirtualService,
+} from '@ambit/codegen/crds';
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -61,6 +70,11 @@ export interface ClusterCaches {
   readonly gateways: Cache<Gateway>;
   readonly authorizationPolicies: Cache<AuthorizationPolicy>;
   readonly peerAuthentications: Cache<PeerAuthentication>;
+  readonly virtualServices: Cache<VirtualService>;
+  readonly destinationRules: Cache<DestinationRule>;
+  readonly httpRoutes: Cache<HTTPRoute>;
+  readonly grpcRoutes: Cache<GRPCRoute>;
+  readonly referenceGrants: Cache<ReferenceGrant>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -90,6 +104,16 @@ function listers(kc: KubeConfig) {
       'authorizationpolicies',
     ),
     peerAuthentications: customList<PeerAuthentication>(kc, 'security.istio.io', 'v1', 'peerauthentications'),
+    virtualServices: customList<VirtualService>(kc, 'networking.istio.io', 'v1', 'virtualservices'),
+    destinationRules: customList<DestinationRule>(kc, 'networking.istio.io', 'v1', 'destinationrules'),
+    httpRoutes: customList<HTTPRoute>(kc, 'gateway.networking.k8s.io', 'v1', 'httproutes'),
+    grpcRoutes: customList<GRPCRoute>(kc, 'gateway.networking.k8s.io', 'v1', 'grpcroutes'),
+    referenceGrants: customList<ReferenceGrant>(
+      kc,
+      'gateway.networking.k8s.io',
+      'v1beta1',
+      'referencegrants',
+    ),
   };
 }
 
@@ -106,6 +130,11 @@ export async function listCluster(kc: KubeConfig) {
     gateways: await items<Gateway>(l.gateways).catch(() => []),
     authorizationPolicies: await items<AuthorizationPolicy>(l.authorizationPolicies).catch(() => []),
     peerAuthentications: await items<PeerAuthentication>(l.peerAuthentications).catch(() => []),
+    virtualServices: await items<VirtualService>(l.virtualServices).catch(() => []),
+    destinationRules: await items<DestinationRule>(l.destinationRules).catch(() => []),
+    httpRoutes: await items<HTTPRoute>(l.httpRoutes).catch(() => []),
+    grpcRoutes: await items<GRPCRoute>(l.grpcRoutes).catch(() => []),
+    referenceGrants: await items<ReferenceGrant>(l.referenceGrants).catch(() => []),
   };
 }
 
@@ -138,6 +167,41 @@ export function clusterCaches(
       kc,
       '/apis/security.istio.io/v1/peerauthentications',
       l.peerAuthentications,
+      onChange,
+      onError,
+    ),
+    virtualServices: informer(
+      kc,
+      '/apis/networking.istio.io/v1/virtualservices',
+      l.virtualServices,
+      onChange,
+      onError,
+    ),
+    destinationRules: informer(
+      kc,
+      '/apis/networking.istio.io/v1/destinationrules',
+      l.destinationRules,
+      onChange,
+      onError,
+    ),
+    httpRoutes: informer(
+      kc,
+      '/apis/gateway.networking.k8s.io/v1/httproutes',
+      l.httpRoutes,
+      onChange,
+      onError,
+    ),
+    grpcRoutes: informer(
+      kc,
+      '/apis/gateway.networking.k8s.io/v1/grpcroutes',
+      l.grpcRoutes,
+      onChange,
+      onError,
+    ),
+    referenceGrants: informer(
+      kc,
+      '/apis/gateway.networking.k8s.io/v1beta1/referencegrants',
+      l.referenceGrants,
       onChange,
       onError,
     ),

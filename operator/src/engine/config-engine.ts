@@ -50,6 +50,11 @@ export class ConfigEngine {
           gateways: c.gateways.list(),
           authorizationPolicies: c.authorizationPolicies.list(),
           peerAuthentications: c.peerAuthentications.list(),
+          virtualServices: c.virtualServices.list(),
+          destinationRules: c.destinationRules.list(),
+          httpRoutes: c.httpRoutes.list(),
+          grpcRoutes: c.grpcRoutes.list(),
+          referenceGrants: c.referenceGrants.list(),
         },
         this.#last,
       );

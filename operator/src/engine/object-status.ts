@@ -18,6 +18,16 @@ const WRITABLE: Readonly<Record<string, { group: string; version: string; plural
     version: 'v1',
     plural: 'peerauthentications',
   },
+  'networking.istio.io/VirtualService': {
+    group: 'networking.istio.io',
+    version: 'v1',
+    plural: 'virtualservices',
+  },
+  'networking.istio.io/DestinationRule': {
+    group: 'networking.istio.io',
+    version: 'v1',
+    plural: 'destinationrules',
+  },
 };
 
 const keyOf = (o: SourceRef) => `${o.group}/${o.kind}/${o.namespace}/${o.name}`;

@@ -239,8 +239,27 @@ export class MeshReconciler {
     await this.#patchFinalizers(mesh, [...finalizers, MESH_FINALIZER]);
   }
 
-  /** JSON patch guarded by resourceVersion: a concurrent edit makes it fail (409) and the queue retries. */
+  /**
+   * JSON patch guarded by resourceVersion: a concurrent edit (or a cache that lags our own status write) fails its
+   * `test` op with 422, and the queue retries from the fresh object.
+   */
   async #patchFinalizers(mesh: Mesh, finalizers: string[]): Promise<void> {
+    try {
+      await this.#patchFinalizersOnce(mesh, finalizers);
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 422) {
+        throw new Error(
+          `Mesh ${mesh.metadata.name ?? ''} changed since it was read; retrying its finalizer`,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    }
+  }
+
+  async #patchFinalizersOnce(mesh: Mesh, finalizers: string[]): Promise<void> {
     await this.#api.patchClusterCustomObject(
       {
         group: 'ambit.dev',

@@ -230,4 +230,37 @@ describe('translateCluster', () => {
     );
     expect(unlabelled.workloads.get('uid-notsleep')?.protocol).toBe('NONE');
   });
+
+  it('routes a Service at its waypoint: VirtualService rules, DestinationRule subsets resolved to workloads', () => {
+    const base = snapshot([]);
+    const routed = translateCluster({
+      ...base,
+      virtualServices: [
+        {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'VirtualService',
+          metadata: { name: 'productpage', namespace: 'default' },
+          spec: {
+            hosts: ['productpage'],
+            http: [{ route: [{ destination: { host: 'productpage', subset: 'v1' } }] }],
+          },
+        },
+      ],
+      destinationRules: [
+        {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'DestinationRule',
+          metadata: { name: 'productpage', namespace: 'default' },
+          spec: { host: 'productpage', subsets: [{ name: 'v1', labels: { version: 'v1' } }] },
+        },
+      ],
+    });
+    expect(routed.routeTables.get('default/productpage')?.rules[0]?.backends).toEqual([
+      { service: 'default/productpage', port: 9080, subset: 'v1', weight: 100 },
+    ]);
+    expect(routed.destinationPolicies.get('default/productpage')?.subsets).toEqual([
+      { name: 'v1', workloads: ['uid-productpage'] },
+    ]);
+    expect(conditionsOf(routed, 'productpage')?.map((c) => c.status)).toContain('True');
+  });
 });

@@ -5,8 +5,17 @@
 //  1. Every user policy gets exactly one status entry saying whether and where it is enforced.
 //  2. An AuthorizationPolicy that is wrong in meaning keeps its previous good record in force (if any) and says so.
 //  3. Every condition that says False also appears in the Mesh warnings.
-import type { Authorization, Service, Workload } from '@ambit/config';
-import type { AuthorizationPolicy, Gateway, PeerAuthentication } from '@ambit/codegen/crds';
+import type { Authorization, DestinationPolicy, RouteTable, Service, Workload } from '@ambit/config';
+import type {
+  DestinationRule,
+  GRPCRoute,
+  HTTPRoute,
+  ReferenceGrant,
+  VirtualService,
+  AuthorizationPolicy,
+  Gateway,
+  PeerAuthentication,
+} from '@ambit/codegen/crds';
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import { translateAuthorizationPolicy } from './authorization-policy.ts';
 import {
@@ -17,6 +26,8 @@ import {
   type WaypointLookup,
 } from './enrollment.ts';
 import { effectiveMtls, peerAuthenticationIssues } from './peer-authentication.ts';
+import type { RouteStatus } from './gateway-routes.ts';
+import { translateRouting, type RoutingMemo } from './routing.ts';
 import { translateService, type ServiceTranslation } from './service.ts';
 import {
   ACCEPTED,
@@ -48,6 +59,12 @@ export interface ClusterSnapshot {
   readonly gateways: readonly Gateway[];
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
   readonly peerAuthentications: readonly PeerAuthentication[];
+  /** Routing for waypoints (absent: none). */
+  readonly virtualServices?: readonly VirtualService[];
+  readonly destinationRules?: readonly DestinationRule[];
+  readonly httpRoutes?: readonly HTTPRoute[];
+  readonly grpcRoutes?: readonly GRPCRoute[];
+  readonly referenceGrants?: readonly ReferenceGrant[];
 }
 
 export interface PolicySelector {
@@ -63,6 +80,12 @@ export interface ClusterConfig {
   readonly policySelectors: ReadonlyMap<string, PolicySelector>;
   readonly statuses: readonly ObjectStatus[];
   readonly warnings: readonly MeshWarning[];
+  /** What waypoints receive besides workloads and services (routing.ts). */
+  readonly routeTables: ReadonlyMap<string, RouteTable>;
+  readonly destinationPolicies: ReadonlyMap<string, DestinationPolicy>;
+  /** HTTPRoute/GRPCRoute conditions per parent. */
+  readonly routeStatuses: readonly RouteStatus[];
+  readonly routingMemo: RoutingMemo;
   /** What produced each record, so the next translation can reuse records whose inputs did not change. */
   readonly memo: TranslationMemo;
 }
@@ -349,6 +372,33 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
     if (unresolved) statuses.push(unresolved);
   }
 
+  // Routing, for waypoints: after workloads, whose pods' labels DestinationRule subsets select.
+  const labelsByUid = new Map(
+    snapshot.pods.map((p) => [p.metadata?.uid ?? '', p.metadata?.labels ?? {}] as const),
+  );
+  const routing = translateRouting(
+    {
+      clusterDomain: mesh.clusterDomain,
+      services: [...services.values()].map((x) => ({
+        namespace: x.namespace,
+        name: x.name,
+        ports: x.ports.map((p) => p.port),
+      })),
+      workloadsOf: (id) =>
+        (services.get(id)?.endpoints ?? []).map((e) => ({
+          uid: e.workloadUid,
+          labels: labelsByUid.get(e.workloadUid) ?? {},
+        })),
+      virtualServices: snapshot.virtualServices ?? [],
+      destinationRules: snapshot.destinationRules ?? [],
+      httpRoutes: snapshot.httpRoutes ?? [],
+      grpcRoutes: snapshot.grpcRoutes ?? [],
+      referenceGrants: snapshot.referenceGrants ?? [],
+    },
+    previous?.routingMemo,
+  );
+  statuses.push(...routing.statuses);
+
   return {
     workloads,
     services,
@@ -356,6 +406,10 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
     policySelectors,
     statuses,
     warnings: warningsFrom(statuses),
+    routeTables: routing.routeTables,
+    destinationPolicies: routing.destinationPolicies,
+    routeStatuses: routing.routeStatuses,
+    routingMemo: routing.memo,
     memo: { context, mesh, pods: podMemo, services: serviceMemo },
   };
 }

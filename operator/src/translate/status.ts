@@ -17,6 +17,16 @@ export const Reason = {
   WaypointNotFound: 'WaypointNotFound',
   /** A GatewayClass of one of our names belongs to another controller (DESIGN §8). */
   ForeignGatewayClass: 'ForeignGatewayClass',
+  // Gateway API route conditions (gateway-routes.ts: HTTPRoute and GRPCRoute with a Service parent).
+  /** ResolvedRefs True. */
+  ResolvedRefs: 'ResolvedRefs',
+  /** A parentRef whose Service (or port) does not exist. */
+  NoMatchingParent: 'NoMatchingParent',
+  BackendNotFound: 'BackendNotFound',
+  /** A cross-namespace reference that no ReferenceGrant allows. */
+  RefNotPermitted: 'RefNotPermitted',
+  /** A backendRef to something other than a Service. */
+  InvalidKind: 'InvalidKind',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
@@ -43,11 +53,11 @@ export interface MeshWarning {
   readonly message: string;
 }
 
-/** Warnings for every condition that says False. */
+/** Warnings for every condition that says False, or True with parts not enforced (DESIGN §8). */
 export function warningsFrom(statuses: readonly ObjectStatus[]): MeshWarning[] {
   return statuses.flatMap((s) =>
     s.conditions
-      .filter((c) => c.status === 'False')
+      .filter((c) => c.status === 'False' || c.reason === Reason.UnsupportedValue)
       .map((c) => ({ ...s.object, reason: c.reason, message: c.message })),
   );
 }
