@@ -1,2 +1,11 @@
-// The waypoint (issue 6): the L7 proxy. For now its decision engine; the HTTP/HBONE layer executes its answers.
+// The waypoint (issue 6): the L7 proxy. The process is main.ts; these are its parts, for tests and benchmarks.
 export * from './engine/index.ts';
+export { Waypoint, type WaypointCertificates, type WaypointOptions } from './proxy/waypoint.ts';
+export { WaypointMetrics } from './telemetry/metrics.ts';
+export { WaypointError, type WaypointErrorCode } from './errors.ts';
+export { replyFor, grpcStatusFor } from './local-reply.ts';
+export { planRequest, type ForwardPlan, type RequestPlan } from './plan/request-plan.ts';
+export { planTcp } from './plan/tcp-plan.ts';
+export { buildIndex, portProtocol, type Destination, type WaypointIndex } from './state/waypoint-index.ts';
+export { parseSettings, type WaypointSettings } from './config/settings.ts';
+export { SOURCE_PRINCIPAL_KEY, sourceBaggage } from './upstream/upstream-connector.ts';

@@ -12,3 +12,7 @@ export { ZtunnelMetrics } from './telemetry/metrics.ts';
 export { planOutbound, type OutboundPlan } from './plan/outbound.ts';
 export { decideInbound, describeDecision } from './plan/inbound.ts';
 export { CaClient, type CaClientOptions } from './identity/ca-client.ts';
+// Shared with the waypoint (issue 6), which holds certificates, presents them and serves admin ports the same way.
+export { createKeyAndCsr, type KeyAndCsr } from './identity/csr.ts';
+export { tlsMaterial } from './proxy/tls-material.ts';
+export { startAdminServers, type AdminPorts, type AdminServers, type AdminSources } from './admin/servers.ts';

@@ -1,0 +1,60 @@
+// What the waypoint knows about one inbound CONNECT, for every request on it (definitions and a pure builder).
+import type { ConnectionFacts, Workload } from '@ambit/config';
+import { parseAddress, parseForwardedFor, type Connection } from '@ambit/hbone';
+import type { Destination, WaypointIndex } from '../state/waypoint-index.ts';
+import type { ForwardedSource } from '../upstream/upstream-connector.ts';
+
+export interface ConnectionContext {
+  /** The CONNECT `:authority`. */
+  readonly authority: string;
+  readonly destination: Destination;
+  /** The L4 facts every request's authorization starts from. */
+  readonly conn: ConnectionFacts;
+  /** The HBONE peer: the caller's identity, carried on to the destination for telemetry. */
+  readonly source: ForwardedSource;
+  /** The caller's workload record, when this waypoint's config has it (telemetry only). */
+  readonly sourceWorkload?: Workload;
+}
+
+/** `spiffe://<td>/ns/<ns>/sa/<sa>` → its parts; undefined for anything else (not a workload identity). */
+export function parseWorkloadIdentity(id: string): { principal: string; namespace: string } | undefined {
+  const m = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(id);
+  return m ? { principal: id.slice('spiffe://'.length), namespace: m[2]! } : undefined;
+}
+
+/**
+ * The facts of a CONNECT:
+ *  1. the peer principal and namespace come from the verified client certificate (the source workload's: the
+ *     source ztunnel presents it);
+ *  2. the source IP is the `forwarded: for=` the source ztunnel sent, trusted only when the peer is a workload
+ *     identity; otherwise the TCP peer address;
+ *  3. the destination IP and port are the `:authority` (a Service VIP and Service port, or a pod IP and port).
+ */
+export function connectionContext(
+  index: WaypointIndex,
+  c: Connection,
+  destination: Destination,
+): ConnectionContext {
+  const peer = parseWorkloadIdentity(c.peerIdentity);
+  const peerIp = parseAddress(c.peerAddress)?.host ?? c.peerAddress;
+  const forwarded = peer ? parseForwardedFor(c.headers.forwarded) : undefined;
+  const sourceIp = forwarded ?? peerIp;
+  const dst = parseAddress(c.authority);
+  const sourceWorkload = index.workloadByIp(sourceIp);
+  return {
+    authority: c.authority,
+    destination,
+    conn: {
+      sourceIp,
+      destinationIp: dst?.host ?? destination.ip,
+      destinationPort: dst?.port ?? 0,
+      ...(peer ? { peer } : {}),
+    },
+    source: {
+      identity: c.peerIdentity,
+      ...(peer ? { namespace: peer.namespace } : {}),
+      ...(sourceWorkload ? { workload: sourceWorkload.workloadName } : {}),
+    },
+    ...(sourceWorkload ? { sourceWorkload } : {}),
+  };
+}
