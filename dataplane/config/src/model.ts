@@ -59,6 +59,11 @@ export interface Authorization {
   readonly action: AuthorizationAction;
   readonly rules: readonly Rule[];
   readonly source: SourceRef;
+  /**
+   * Waypoint copies only (a policy with targetRefs): what it is attached to, as `service:<ns>/<name>` or
+   * `gateway:<ns>/<name>` (the waypoint itself, so every request through it).
+   */
+  readonly targets?: readonly string[];
 }
 
 export type MtlsMode = 'STRICT' | 'PERMISSIVE';

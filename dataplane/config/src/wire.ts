@@ -245,6 +245,7 @@ export function authorizationToProto(a: Authorization): pb.Authorization {
     action: ACTION_TO_PB[a.action],
     rules,
     source: sourceTo(a.source),
+    targets: [...(a.targets ?? [])],
   };
 }
 
@@ -260,5 +261,14 @@ export function authorizationFromProto(p: pb.Authorization): Authorization {
       allOf: r.allOf.map((x) => ({ matches: x.matches.map((m) => matchFrom(m, d)) })),
     })),
     source: sourceFrom(p.source),
+    ...(p.targets.length > 0
+      ? {
+          targets: p.targets.map((t) =>
+            /^(service|gateway):[^/]+\/[^/]+$/.test(t)
+              ? t
+              : d.fail(`targets: not service:|gateway:<ns>/<name>: ${t}`),
+          ),
+        }
+      : {}),
   };
 }

@@ -20,7 +20,10 @@ export interface ProxyConfig {
 }
 
 /** The whole translated config, of which each proxy gets a scope. */
-export type FullConfig = ProxyConfig;
+export type FullConfig = ProxyConfig & {
+  /** targetRefs policies (waypoint copies); absent means none. */
+  readonly waypointAuthorizations?: ReadonlyMap<string, Authorization>;
+};
 
 /** Whether a policy applies to a workload (scope rules of DESIGN §7). */
 export function appliesTo(a: Authorization, w: Workload): boolean {
@@ -91,5 +94,14 @@ export function waypointScope(config: FullConfig, waypoint: WaypointRef): ProxyC
     const p = config.destinationPolicies?.get(id);
     if (p) destinationPolicies.set(id, p);
   }
-  return { workloads, services, authorizations: new Map(), routeTables, destinationPolicies };
+  // The targetRefs policies attached to the Services it fronts or to the waypoint itself.
+  const gateway = `gateway:${waypoint.namespace}/${waypoint.name}`;
+  const authorizations = new Map<string, Authorization>();
+  for (const [id, a] of config.waypointAuthorizations ?? []) {
+    const fronted = [...services.values()]
+      .filter((x) => sameWaypoint(x.waypoint, waypoint))
+      .map((x) => `service:${x.id}`);
+    if ((a.targets ?? []).some((t) => t === gateway || fronted.includes(t))) authorizations.set(id, a);
+  }
+  return { workloads, services, authorizations, routeTables, destinationPolicies };
 }

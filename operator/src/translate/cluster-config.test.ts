@@ -3,6 +3,7 @@ import { authorize, type Workload } from '@ambit/config';
 import type { AuthorizationPolicy, Gateway, PeerAuthentication } from '@ambit/codegen/crds';
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { waypointScope, ztunnelScope } from '../distribute/scope.ts';
 import { translateCluster, type ClusterSnapshot } from './cluster-config.ts';
 
 const ns = (name: string, labels: Record<string, string> = {}): V1Namespace => ({
@@ -262,5 +263,14 @@ describe('translateCluster', () => {
       { name: 'v1', workloads: ['uid-productpage'] },
     ]);
     expect(conditionsOf(routed, 'productpage')?.map((c) => c.status)).toContain('True');
+  });
+
+  it('sends a targetRefs policy to the waypoint fronting its Service, never to a ztunnel', () => {
+    const c = translateCluster(snapshot([l7]));
+    expect([...c.waypointAuthorizations.keys()]).toEqual(['default/productpage-l7']);
+    expect(c.authorizations.has('default/productpage-l7')).toBe(false);
+    const scoped = waypointScope(c, { namespace: 'default', name: 'waypoint' });
+    expect([...scoped.authorizations.keys()]).toEqual(['default/productpage-l7']);
+    expect(ztunnelScope(c, 'node-a').authorizations.has('default/productpage-l7')).toBe(false);
   });
 });

@@ -18,6 +18,7 @@ import type {
 } from '@ambit/codegen/crds';
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import { translateAuthorizationPolicy } from './authorization-policy.ts';
+import { translateWaypointPolicy } from './waypoint-policy.ts';
 import {
   USE_WAYPOINT_LABEL,
   WAYPOINT_FOR_LABEL,
@@ -80,6 +81,8 @@ export interface ClusterConfig {
   readonly policySelectors: ReadonlyMap<string, PolicySelector>;
   readonly statuses: readonly ObjectStatus[];
   readonly warnings: readonly MeshWarning[];
+  /** targetRefs policies, as waypoints enforce them (waypoint-policy.ts); never sent to a ztunnel. */
+  readonly waypointAuthorizations: ReadonlyMap<string, Authorization>;
   /** What waypoints receive besides workloads and services (routing.ts). */
   readonly routeTables: ReadonlyMap<string, RouteTable>;
   readonly destinationPolicies: ReadonlyMap<string, DestinationPolicy>;
@@ -257,6 +260,7 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
 
   // Authorization.
   const authorizations = new Map<string, Authorization>();
+  const waypointAuthorizations = new Map<string, Authorization>();
   const policySelectors = new Map<string, PolicySelector>();
   for (const ap of snapshot.authorizationPolicies) {
     const t = translateAuthorizationPolicy(ap, { rootNamespace: mesh.rootNamespace });
@@ -283,9 +287,37 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
         });
         break;
       }
-      case 'waypoint':
-        statuses.push({ object, conditions: [waypointCondition(ap, serviceBindings, waypoints)] });
+      case 'waypoint': {
+        const w = translateWaypointPolicy(ap);
+        if (w.kind === 'waypoint') {
+          waypointAuthorizations.set(id, w.record);
+          const base = waypointCondition(ap, serviceBindings, waypoints);
+          const extra = w.notes.map((n) => `${n.field}: ${n.message}`).join('; ');
+          statuses.push({
+            object,
+            conditions: [
+              extra && base.status === 'True'
+                ? { ...base, reason: Reason.UnsupportedValue, message: `${base.message}; ${extra}` }
+                : base,
+            ],
+          });
+        } else if (w.kind === 'not-enforced') {
+          statuses.push({
+            object,
+            conditions: [condition(ACCEPTED, false, Reason.UnsupportedValue, w.message)],
+          });
+        } else {
+          const kept = previous?.waypointAuthorizations.get(id);
+          if (kept) waypointAuthorizations.set(id, kept);
+          const errors = w.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+          const suffix = kept ? '; the previous version stays in force' : '; nothing of it is enforced';
+          statuses.push({
+            object,
+            conditions: [condition(ACCEPTED, false, Reason.Invalid, `${errors}${suffix}`)],
+          });
+        }
         break;
+      }
       case 'not-enforced':
         statuses.push({
           object,
@@ -406,6 +438,7 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
     policySelectors,
     statuses,
     warnings: warningsFrom(statuses),
+    waypointAuthorizations,
     routeTables: routing.routeTables,
     destinationPolicies: routing.destinationPolicies,
     routeStatuses: routing.routeStatuses,

@@ -121,7 +121,11 @@ export function planRequest(
 ): RequestPlan {
   const namespace =
     destination.kind === 'service' ? destination.service.namespace : destination.workload.namespace;
-  const verdict = authorizeL7(index.policiesFor(namespace), conn, req);
+  const verdict = authorizeL7(
+    index.policiesFor(namespace, destination.kind === 'service' ? destination.service.id : undefined),
+    conn,
+    req,
+  );
   if (!verdict.allowed) {
     return {
       kind: 'deny',

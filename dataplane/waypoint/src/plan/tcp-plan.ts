@@ -27,7 +27,12 @@ export type TcpPlan =
 export function planTcp(index: WaypointIndex, destination: Destination, conn: ConnectionFacts): TcpPlan {
   const namespace =
     destination.kind === 'service' ? destination.service.namespace : destination.workload.namespace;
-  const decision = authorize(l4Policies(index.policiesFor(namespace)), conn);
+  const decision = authorize(
+    l4Policies(
+      index.policiesFor(namespace, destination.kind === 'service' ? destination.service.id : undefined),
+    ),
+    conn,
+  );
   if (!decision.allowed) return { kind: 'deny', decision };
   return { kind: 'forward', cluster: clusterForDestination(index, destination) };
 }

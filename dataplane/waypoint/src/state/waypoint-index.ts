@@ -58,11 +58,11 @@ export interface WaypointIndex {
   /** Any workload in the config by one of its addresses (for telemetry on the caller). */
   workloadByIp(ip: string): Workload | undefined;
   /**
-   * The Authorizations a request to `namespace` is checked against: mesh-wide ones and those of the namespace.
-   * Selector-scoped policies are the ztunnel's (DESIGN §7: waypoints never enforce selector policies). The control
-   * plane sends a waypoint only the policies that target it or the Services it fronts.
+   * The Authorizations a request is checked against. A policy with targets (targetRefs) applies when it targets
+   * this waypoint (`gateway:`) or the destination Service (`service:<ns>/<name>`); one without applies mesh-wide or
+   * to its namespace. Selector-scoped policies are the ztunnel's (DESIGN §7: waypoints never enforce them).
    */
-  policiesFor(namespace: string): readonly Authorization[];
+  policiesFor(namespace: string, service?: string): readonly Authorization[];
 }
 
 export function buildIndex(state: ProxyState, self: WaypointRef): WaypointIndex {
@@ -102,11 +102,18 @@ export function buildIndex(state: ProxyState, self: WaypointRef): WaypointIndex 
       return { kind: 'workload', workload: w, port, ip, ...(sp ? { servicePort: sp } : {}) };
     },
     workloadByIp: (ip) => byIp.get(ip),
-    policiesFor(namespace) {
-      let list = byNamespace.get(namespace);
+    policiesFor(namespace, service) {
+      const key = `${namespace}|${service ?? ''}`;
+      let list = byNamespace.get(key);
       if (!list) {
-        list = policies.filter((a) => a.scope === 'Global' || a.namespace === namespace);
-        byNamespace.set(namespace, list);
+        const gateway = `gateway:${self.namespace}/${self.name}`;
+        list = policies.filter((a) =>
+          a.targets
+            ? a.targets.includes(gateway) ||
+              (service !== undefined && a.targets.includes(`service:${service}`))
+            : a.scope === 'Global' || a.namespace === namespace,
+        );
+        byNamespace.set(key, list);
       }
       return list;
     },

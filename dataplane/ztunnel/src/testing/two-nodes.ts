@@ -13,7 +13,7 @@ import { CertManager } from '../identity/cert-manager.ts';
 import { nativeSockets } from '../proxy/sockets.ts';
 import { Ztunnel, type HandedPod } from '../proxy/ztunnel.ts';
 import { ZtunnelMetrics } from '../telemetry/metrics.ts';
-import { localCa } from './local-ca.ts';
+import { localCa, type LocalCa } from './local-ca.ts';
 import { state, workload } from './records.ts';
 
 const run = promisify(execFile);
@@ -30,6 +30,8 @@ export interface PodSpec {
 export interface TwoNodesOptions {
   /** Run a ztunnel per node in this process. @default true */
   readonly inProcessZtunnels?: boolean;
+  /** The CA the ztunnels' certificates come from (share it with an in-process waypoint). @default a new one */
+  readonly ca?: LocalCa;
 }
 
 export interface TwoNodes {
@@ -134,7 +136,7 @@ export async function startTwoNodes(
     throw err;
   }
 
-  const ca = await localCa();
+  const ca = options.ca ?? (await localCa());
   const metricsA = new ZtunnelMetrics();
   const metricsB = new ZtunnelMetrics();
   const make = (node: string, metrics: ZtunnelMetrics) =>

@@ -503,7 +503,11 @@ export interface Authorization {
   scope: AuthorizationScope;
   action: AuthorizationAction;
   rules: Rule[];
-  source?: SourceRef | undefined;
+  source?:
+    | SourceRef
+    | undefined;
+  /** Waypoint copies only: service:<ns>/<name> or gateway:<ns>/<name> the policy is attached to (targetRefs). */
+  targets: string[];
 }
 
 /** The first message on a subscription. */
@@ -2036,6 +2040,7 @@ function createBaseAuthorization(): Authorization {
     action: AuthorizationAction.AUTHORIZATION_ACTION_UNSPECIFIED,
     rules: [],
     source: undefined,
+    targets: [],
   };
 }
 
@@ -2061,6 +2066,9 @@ export const Authorization: MessageFns<Authorization> = {
     }
     if (message.source !== undefined) {
       SourceRef.encode(message.source, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.targets) {
+      writer.uint32(66).string(v!);
     }
     return writer;
   },
@@ -2132,6 +2140,14 @@ export const Authorization: MessageFns<Authorization> = {
             }
 
             message.source = SourceRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.targets.push(reader.string());
             continue;
           }
         }
