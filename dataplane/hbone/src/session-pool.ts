@@ -35,6 +35,9 @@ export interface SessionPoolOptions {
   readonly idleTimeoutMs: number;
 }
 
+/** How long `close` lets streams in flight finish before destroying a session. */
+export const CLOSE_GRACE_MS = 5_000;
+
 export class SessionPool {
   readonly #opts: SessionPoolOptions;
   readonly #entries = new Map<string, Entry[]>();
@@ -94,7 +97,24 @@ export class SessionPool {
         clearTimeout(e.idleTimer);
         e.usable = false;
         const session = await e.ready.catch(() => undefined);
-        if (session && !session.closed) await new Promise<void>((resolve) => session.close(resolve));
+        if (!session || session.closed || session.destroyed) return;
+        // Graceful GOAWAY, bounded: a session whose peer went away without closing may never call back (Node does
+        // not call close's callback for a session destroyed meanwhile), so it is destroyed after the grace.
+        await new Promise<void>((resolve) => {
+          const grace = setTimeout(() => {
+            session.destroy();
+            resolve();
+          }, CLOSE_GRACE_MS);
+          grace.unref();
+          session.close(() => {
+            clearTimeout(grace);
+            resolve();
+          });
+          session.once('close', () => {
+            clearTimeout(grace);
+            resolve();
+          });
+        });
       }),
     );
   }

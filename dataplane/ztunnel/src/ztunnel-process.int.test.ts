@@ -164,6 +164,10 @@ describe('ztunnel, node agent and operator as processes', { timeout: 240_000 }, 
         ],
     );
 
+    // The Mesh's ServiceAccounts come from the operator's first reconcile, which may finish after the bundle.
+    await until('the ztunnel service account', () =>
+      core.readNamespacedServiceAccount({ name: 'ztunnel', namespace: 'ambit-system' }),
+    );
     for (const node of ['a', 'b'] as const) {
       const zt = await runningPod(
         'ambit-system',

@@ -197,6 +197,12 @@ export class Waypoint {
     detectTimeoutMs: number | undefined,
   ): Promise<void> {
     const kind = await sniff(inner, detectTimeoutMs);
+    // A caller that half-closed without sending a byte: nothing to serve, so finish our side too (an HTTP server
+    // handed an already-ended stream would never see its end and keep it open).
+    if (inner.readableEnded && inner.readableLength === 0) {
+      inner.end();
+      return;
+    }
     if (kind === 'h2') return this.#h2.accept(inner, ctx);
     if (kind === 'http1' || detectTimeoutMs === undefined)
       return this.#http1.accept(inner, ctx, ctx.authority);
