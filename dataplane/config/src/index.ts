@@ -32,3 +32,4 @@ export {
   routeTableFromProto,
   routeTableToProto,
 } from './wire-l7.ts';
+export { loadStaticConfig, parseStaticConfig, StaticConfigError } from './static-config.ts';

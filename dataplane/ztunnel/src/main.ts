@@ -5,12 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as pb from '@ambit/codegen/proto';
-import { ConfigSubscription, EMPTY_STATE, type ProxyState } from '@ambit/config';
+import { ConfigSubscription, EMPTY_STATE, loadStaticConfig, type ProxyState } from '@ambit/config';
 import { HandoverClient, SnapshotTracker, type HandoverMessage } from '@ambit/node-agent';
 import { credentials } from '@grpc/grpc-js';
 import { startAdminServers } from './admin/servers.ts';
 import { parseSettings } from './config/settings.ts';
-import { loadStaticConfig } from './config/static-file.ts';
 import { CaClient } from './identity/ca-client.ts';
 import { CertManager } from './identity/cert-manager.ts';
 import { nativeSockets } from './proxy/sockets.ts';

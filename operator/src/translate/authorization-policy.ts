@@ -11,14 +11,8 @@
 //  6. Scope: root namespace without selector is Global, other namespaces without selector Namespace, a selector
 //     WorkloadSelector (in the root namespace it selects across all namespaces).
 import type { AuthorizationPolicy } from '@ambit/codegen/crds';
-import {
-  EMPTY_MATCH,
-  parseIpv4Cidr,
-  type AnyOf,
-  type Authorization,
-  type Match,
-  type Rule,
-} from '@ambit/config';
+import { EMPTY_MATCH, type AnyOf, type Authorization, type Match, type Rule } from '@ambit/config';
+import { cidrValues, portValues, setFields, type FieldError } from './policy-values.ts';
 
 /** What the translation needs besides the policy. */
 export interface AuthorizationContext {
@@ -32,10 +26,7 @@ export interface TranslationNote {
   readonly message: string;
 }
 
-export interface FieldError {
-  readonly field: string;
-  readonly message: string;
-}
+export type { FieldError } from './policy-values.ts';
 
 export type AuthorizationTranslation =
   /** ztunnel enforces `record`; `notes` say what of the policy it cannot check and how that was handled. */
@@ -72,14 +63,6 @@ const L4_WHEN_KEYS = [
   'destination.port',
 ];
 
-/** The fields of an object that are set (an empty list counts as unset). */
-function setFields(object: object | undefined): string[] {
-  if (!object) return [];
-  return Object.entries(object)
-    .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
-    .map(([k]) => k);
-}
-
 /** The set fields that ztunnel cannot check. */
 function l7Fields(object: object | undefined, l4: readonly string[]): string[] {
   return setFields(object).filter((k) => !l4.includes(k));
@@ -88,32 +71,10 @@ function l7Fields(object: object | undefined, l4: readonly string[]): string[] {
 /** Collects field errors while converting values. */
 class Errors {
   readonly list: FieldError[] = [];
-  add(field: string, message: string): void {
-    this.list.push({ field, message });
-  }
 }
 
-function ports(values: readonly string[] | undefined, field: string, errors: Errors): number[] {
-  return (values ?? []).flatMap((v, i) => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || n < 1 || n > 65535) {
-      errors.add(`${field}[${i}]`, `must be a port number from 1 to 65535 (got ${JSON.stringify(v)})`);
-      return [];
-    }
-    return [n];
-  });
-}
-
-function cidrs(values: readonly string[] | undefined, field: string, errors: Errors): string[] {
-  return (values ?? []).flatMap((v, i) => {
-    if (v.includes(':')) return [v]; // IPv6: kept, never matches while the mesh is IPv4-only
-    if (!parseIpv4Cidr(v)) {
-      errors.add(`${field}[${i}]`, `must be an IP address or CIDR (got ${JSON.stringify(v)})`);
-      return [];
-    }
-    return [v];
-  });
-}
+const ports = (v: readonly string[] | undefined, field: string, e: Errors) => portValues(v, field, e.list);
+const cidrs = (v: readonly string[] | undefined, field: string, e: Errors) => cidrValues(v, field, e.list);
 
 function sourceMatch(s: Source, field: string, errors: Errors): Match {
   return {

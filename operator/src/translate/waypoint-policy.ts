@@ -15,14 +15,14 @@ import type { AuthorizationPolicy } from '@ambit/codegen/crds';
 import {
   EMPTY_L7_MATCH,
   EMPTY_MATCH,
-  parseIpv4Cidr,
   type AnyOf,
   type Authorization,
   type L7Match,
   type Match,
   type Rule,
 } from '@ambit/config';
-import type { FieldError, TranslationNote } from './authorization-policy.ts';
+import type { TranslationNote } from './authorization-policy.ts';
+import { cidrValues, portValues, setFields, type FieldError } from './policy-values.ts';
 
 export type WaypointPolicyTranslation =
   | { readonly kind: 'waypoint'; readonly record: Authorization; readonly notes: readonly TranslationNote[] }
@@ -63,39 +63,9 @@ class Collect {
   readonly unsupported: string[] = [];
 }
 
-function set(o: object | undefined): string[] {
-  return Object.entries(o ?? {})
-    .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
-    .map(([k]) => k);
-}
-
-function ports(values: readonly string[] | undefined, field: string, c: Collect): number[] {
-  return (values ?? []).flatMap((v, i) => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || n < 1 || n > 65535) {
-      c.errors.push({
-        field: `${field}[${i}]`,
-        message: `must be a port number from 1 to 65535 (got ${JSON.stringify(v)})`,
-      });
-      return [];
-    }
-    return [n];
-  });
-}
-
-function cidrs(values: readonly string[] | undefined, field: string, c: Collect): string[] {
-  return (values ?? []).flatMap((v, i) => {
-    if (v.includes(':')) return [v];
-    if (!parseIpv4Cidr(v)) {
-      c.errors.push({
-        field: `${field}[${i}]`,
-        message: `must be an IP address or CIDR (got ${JSON.stringify(v)})`,
-      });
-      return [];
-    }
-    return [v];
-  });
-}
+const set = setFields;
+const ports = (v: readonly string[] | undefined, field: string, c: Collect) => portValues(v, field, c.errors);
+const cidrs = (v: readonly string[] | undefined, field: string, c: Collect) => cidrValues(v, field, c.errors);
 
 function withL7(l7: Partial<L7Match>): Match {
   return { ...EMPTY_MATCH, l7: { ...EMPTY_L7_MATCH, ...l7 } };

@@ -1,7 +1,7 @@
-import { dumpRecords } from '@ambit/config';
 import { describe, expect, it } from 'vitest';
-import { policy, service, state, workload } from '../testing/records.ts';
-import { parseStaticConfig, StaticConfigError } from './static-file.ts';
+import { dumpRecords } from './dump.ts';
+import { policy, service, state, workload } from './testing/records.ts';
+import { parseStaticConfig, StaticConfigError } from './static-config.ts';
 
 describe('parseStaticConfig', () => {
   const original = state({

@@ -1,19 +1,13 @@
-// Config from a file (STYLE §14, ztunnel's LOCAL_XDS_PATH): the JSON `ambit config dump --node N` prints, applied
-// through the same two-phase path as a push from the control plane, so a bad record is rejected alone and named.
+// Config from a file (STYLE §14, ztunnel's LOCAL_XDS_PATH), for the ztunnel and the waypoint alike: the JSON
+// `ambit config dump` prints (plus a waypoint's `routeTables` and `destinationPolicies`), applied through the same
+// two-phase path as a push from the control plane, so a bad record is rejected alone and named.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import {
-  applyPush,
-  authorizationToProto,
-  EMPTY_STATE,
-  serviceToProto,
-  workloadToProto,
-  type Authorization,
-  type ProxyState,
-  type Rejection,
-  type Service,
-  type Workload,
-} from '@ambit/config';
+import { applyPush, EMPTY_STATE, type ProxyState, type Rejection } from './apply-push.ts';
+import type { DestinationPolicy, RouteTable } from './l7-model.ts';
+import type { Authorization, Service, Workload } from './model.ts';
+import { authorizationToProto, serviceToProto, workloadToProto } from './wire.ts';
+import { destinationPolicyToProto, routeTableToProto } from './wire-l7.ts';
 
 export class StaticConfigError extends Error {
   readonly code = 'ERR_STATIC_CONFIG';
@@ -85,8 +79,20 @@ export function parseStaticConfig(text: string, path: string): { state: ProxySta
       authorizationToProto,
       rejected,
     ),
-    routeTables: [],
-    destinationPolicies: [],
+    routeTables: encode<RouteTable, ReturnType<typeof routeTableToProto>>(
+      'RouteTable',
+      records(d, 'routeTables', path),
+      (r) => r.id,
+      routeTableToProto,
+      rejected,
+    ),
+    destinationPolicies: encode<DestinationPolicy, ReturnType<typeof destinationPolicyToProto>>(
+      'DestinationPolicy',
+      records(d, 'destinationPolicies', path),
+      (r) => r.id,
+      destinationPolicyToProto,
+      rejected,
+    ),
     removedWorkloads: [],
     removedServices: [],
     removedAuthorizations: [],
