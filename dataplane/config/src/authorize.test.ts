@@ -159,9 +159,26 @@ describe('authorizeRequest', () => {
     const strict = { mode: 'STRICT' as const, ports: {} };
     expect(authorizeRequest([], plainConn, get, strict)).toEqual({ allowed: false, reason: 'mtls-required' });
   });
+});
 
-  it('leaves L4 authorize blind to an l7 half (ztunnel copies never carry one)', () => {
-    const allow = withL7('a', 'Allow', { l7: getOnly });
-    expect(authorize([allow], mtlsConn)).toEqual({ allowed: true, policy: allow });
+describe('authorize (connections) given an L7 half', () => {
+  const facts = {
+    sourceIp: '10.0.0.1',
+    destinationIp: '10.0.0.2',
+    destinationPort: 8080,
+    peer: { principal: 'cluster.local/ns/a/sa/sleep', namespace: 'a' },
+  };
+  const withL7 = (action: 'Allow' | 'Deny') => ({
+    id: 'a/p',
+    name: 'p',
+    namespace: 'a',
+    scope: 'Namespace' as const,
+    action,
+    rules: [{ allOf: [{ matches: [{ ...EMPTY_MATCH, l7: { ...EMPTY_L7_MATCH, methods: ['GET'] } }] }] }],
+    source: { group: '', kind: 'AuthorizationPolicy', namespace: 'a', name: 'p' },
+  });
+  it('fails closed: an ALLOW rule with L7 matches nothing, a DENY one denies the whole L4 scope', () => {
+    expect(authorize([withL7('Allow')], facts).allowed).toBe(false);
+    expect(authorize([withL7('Deny')], facts).allowed).toBe(false);
   });
 });

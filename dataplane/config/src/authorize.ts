@@ -107,9 +107,17 @@ function ruleMatchesWith(r: Rule, matches: MatchFn): boolean {
   return r.allOf.every((a: AnyOf) => a.matches.some(matches));
 }
 
-/** Whether any rule of the policy matches the connection. An `l7` half is ignored (ztunnel never receives it). */
+/**
+ * Whether any rule of the policy matches the connection, as ztunnel checks it (no request to look at). The control
+ * plane never sends ztunnel an `l7` half; should one arrive anyway, it fails closed (DESIGN §7): an ALLOW rule with
+ * one matches nothing, a DENY rule ignores it and so denies more.
+ */
 export function policyMatches(p: Authorization, c: ConnectionFacts): boolean {
-  return p.rules.some((r) => ruleMatchesWith(r, (m) => matchMatches(m, c)));
+  return p.rules.some(
+    (r) =>
+      !(p.action === 'Allow' && r.allOf.some((a) => a.matches.some((m) => m.l7 !== undefined))) &&
+      ruleMatchesWith(r, (m) => matchMatches(m, c)),
+  );
 }
 
 /** Whether any rule of the policy matches the request; a matcher with an `l7` half needs both halves to match. */
