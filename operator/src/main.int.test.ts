@@ -169,6 +169,65 @@ describe('ambit-operator process', { timeout: 180_000 }, () => {
     });
   });
 
+  it("writes where each user policy and route is enforced onto the object's status", async () => {
+    await kubectl('create', 'service', 'clusterip', 'productpage', '--tcp=9080:9080', '-n', 'demo');
+    const objects = kc.makeApiClient(CustomObjectsApi);
+    await objects.createNamespacedCustomObject({
+      group: 'security.istio.io',
+      version: 'v1',
+      plural: 'authorizationpolicies',
+      namespace: 'demo',
+      body: {
+        apiVersion: 'security.istio.io/v1',
+        kind: 'AuthorizationPolicy',
+        metadata: { name: 'allow-sleep' },
+        spec: {
+          selector: { matchLabels: { app: 'productpage' } },
+          rules: [{ from: [{ source: { principals: ['cluster.local/ns/demo/sa/sleep'] } }] }],
+        },
+      },
+    });
+    await objects.createNamespacedCustomObject({
+      group: 'gateway.networking.k8s.io',
+      version: 'v1',
+      plural: 'httproutes',
+      namespace: 'demo',
+      body: {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'productpage' },
+        spec: {
+          parentRefs: [{ group: '', kind: 'Service', name: 'productpage', port: 9080 }],
+          rules: [{ backendRefs: [{ name: 'productpage', port: 9080 }] }],
+        },
+      },
+    });
+    await until('the AuthorizationPolicy status', async () => {
+      const ap = (await objects.getNamespacedCustomObject({
+        group: 'security.istio.io',
+        version: 'v1',
+        plural: 'authorizationpolicies',
+        namespace: 'demo',
+        name: 'allow-sleep',
+      })) as { status?: { conditions?: { type: string; status: string }[] } };
+      return ap.status?.conditions?.some((c) => c.type === 'ZtunnelAccepted' && c.status === 'True');
+    });
+    const route = await until('the HTTPRoute status', async () => {
+      const r = (await objects.getNamespacedCustomObject({
+        group: 'gateway.networking.k8s.io',
+        version: 'v1',
+        plural: 'httproutes',
+        namespace: 'demo',
+        name: 'productpage',
+      })) as {
+        status?: { parents?: { controllerName: string; conditions: { type: string; status: string }[] }[] };
+      };
+      return r.status?.parents?.[0] && r;
+    });
+    expect(route.status?.parents?.[0]?.controllerName).toBe('ambit.dev/waypoint-controller');
+    expect(route.status?.parents?.[0]?.conditions.find((c) => c.type === 'Accepted')?.status).toBe('True');
+  });
+
   it('serves config and certificates over TLS to a ztunnel authenticated by its bound token', async () => {
     const core = kc.makeApiClient(CoreV1Api);
     const rootPem = await until('the published trust bundle', async () => {

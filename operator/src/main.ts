@@ -7,6 +7,8 @@ import type { ClusterConfig, MeshSettings } from './translate/cluster-config.ts'
 import { clusterCaches } from './engine/caches.ts';
 import { ConfigEngine } from './engine/config-engine.ts';
 import { enrollmentSummary, MAX_REJECTIONS, MeshConfigStatusWriter } from './engine/mesh-config-status.ts';
+import { ObjectStatusWriter } from './engine/object-status.ts';
+import { RouteStatusWriter } from './engine/route-status.ts';
 import { startControlPlane, type RunningControlPlane } from './control-plane/start.ts';
 import type { NackReport } from './distribute/config-server.ts';
 import { parseOperatorConfig } from './process/config.ts';
@@ -45,6 +47,18 @@ async function main(): Promise<void> {
       .catch((err: unknown) => log(`mesh status: ${err instanceof Error ? err.message : String(err)}`));
   };
 
+  // Conditions on the users' policies and routes: leader only, one write pass at a time (the writers skip what is
+  // unchanged, so a pass after a no-op recompute writes nothing).
+  const objectStatus = new ObjectStatusWriter(kc, () => new Date(), log);
+  const routeStatus = new RouteStatusWriter(kc, () => new Date(), log);
+  let statusPass: Promise<unknown> = Promise.resolve();
+  const writeObjectStatus = (c: ClusterConfig): void => {
+    if (!operator.isLeader()) return;
+    statusPass = statusPass.then(() =>
+      Promise.all([objectStatus.write(c.statuses), routeStatus.write(c.routeStatuses)]),
+    );
+  };
+
   const operator = new Operator({
     kc,
     identity: config.identity,
@@ -54,7 +68,10 @@ async function main(): Promise<void> {
     renderMesh,
     renderWaypoint,
     onWarnings: writeConfigStatus,
-    onStartedLeading: writeConfigStatus,
+    onStartedLeading: () => {
+      writeConfigStatus();
+      if (lastConfig) writeObjectStatus(lastConfig);
+    },
     log,
   });
   const meshSettings = (): MeshSettings => {
@@ -77,6 +94,7 @@ async function main(): Promise<void> {
       lastConfig = c;
       controlPlane?.config.update(c);
       writeConfigStatus();
+      writeObjectStatus(c);
     },
     log,
   });
