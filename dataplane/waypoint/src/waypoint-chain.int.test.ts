@@ -23,6 +23,7 @@ import { allow } from './testing/records.ts';
 
 const TAG = `awp${process.pid % 10000}`;
 const VIP = '10.96.0.80';
+const REVIEWS_VIP = '10.96.0.90';
 const PORT = 9080;
 const HBONE_PORT = 15008;
 const SELF = { namespace: 'demo', name: 'waypoint' } as const;
@@ -35,8 +36,14 @@ interface Answer {
 }
 
 /** One HTTP/1.1 request written by an "app" in `pod`'s netns (no proxy mark: its rules send it to the ztunnel). */
-async function appRequest(t: TwoNodes, pod: string, method: string, path: string): Promise<Answer> {
-  const socket = await connectSocket({ netnsPath: t.netnsPath(pod), host: VIP, port: PORT });
+async function appRequest(
+  t: TwoNodes,
+  pod: string,
+  method: string,
+  path: string,
+  vip: string = VIP,
+): Promise<Answer> {
+  const socket = await connectSocket({ netnsPath: t.netnsPath(pod), host: vip, port: PORT });
   socket.on('error', () => undefined);
   try {
     return await new Promise<Answer>((resolve, reject) => {
@@ -74,6 +81,7 @@ describe('waypoint chain through network namespaces', { timeout: 120_000 }, () =
   let listener: net.Server | undefined;
   let productpage: Server | undefined;
   const certs: CertManager[] = [];
+  const extraServers: Server[] = [];
   const metrics = new WaypointMetrics();
   const waypointLogs: string[] = [];
   const accessLog: string[] = [];
@@ -93,6 +101,8 @@ describe('waypoint chain through network namespaces', { timeout: 120_000 }, () =
         { name: 'sleep', node: 'a', enrolled: true },
         { name: 'notsleep', node: 'a', enrolled: true },
         { name: 'productpage', node: 'b', enrolled: true },
+        { name: 'reviews-v1', node: 'b', enrolled: true },
+        { name: 'reviews-v2', node: 'b', enrolled: true },
         // Not captured (no rules, no handover), but reached over HBONE: peers dial it on 15008.
         { name: 'waypoint', node: 'b', enrolled: false },
       ],
@@ -114,6 +124,14 @@ describe('waypoint chain through network namespaces', { timeout: 120_000 }, () =
       fd: openListener({ netnsPath: f.netnsPath('productpage'), host: '0.0.0.0', port: PORT }),
     });
     await once(productpage, 'listening');
+    for (const version of ['v1', 'v2']) {
+      const reviews = createServer((_req, res) => res.end(version));
+      reviews.listen({
+        fd: openListener({ netnsPath: f.netnsPath(`reviews-${version}`), host: '0.0.0.0', port: PORT }),
+      });
+      await once(reviews, 'listening');
+      extraServers.push(reviews);
+    }
 
     // The config. The ztunnels get the Services and an L4 policy allowing only the waypoint's service account in
     // `demo` (DESIGN §8: behind a waypoint, the destination ztunnel sees the waypoint's identity, so that is what
@@ -136,6 +154,20 @@ describe('waypoint chain through network namespaces', { timeout: 120_000 }, () =
         ],
       }),
     ];
+    const reviewsEndpoint = (pod: string) => ({
+      workloadUid: f.workload(pod).uid,
+      ports: { [PORT]: PORT },
+      ready: true,
+    });
+    services.push(
+      service('reviews', {
+        namespace: 'demo',
+        vips: [REVIEWS_VIP],
+        ports: [{ name: 'http', port: PORT, protocol: 'TCP' }],
+        waypoint: SELF,
+        endpoints: [reviewsEndpoint('reviews-v1'), reviewsEndpoint('reviews-v2')],
+      }),
+    );
     const l4: Authorization = policy('demo/allow-waypoint', 'Allow', [
       { principals: ['cluster.local/ns/demo/sa/waypoint'] },
     ]);
@@ -145,9 +177,53 @@ describe('waypoint chain through network namespaces', { timeout: 120_000 }, () =
       { principals: ['cluster.local/ns/demo/sa/sleep'] },
       { methods: ['GET'] },
     );
+    // The reviews 90/10 split between subsets, as the control plane sends it (VirtualService + DestinationRule).
+    const source = {
+      group: 'networking.istio.io',
+      kind: 'VirtualService',
+      namespace: 'demo',
+      name: 'reviews',
+    };
     const waypointState: ProxyState = {
       ...ztunnelState,
       authorizations: new Map([[l7.id, l7]]),
+      routeTables: new Map([
+        [
+          'demo/reviews',
+          {
+            id: 'demo/reviews',
+            service: 'demo/reviews',
+            protocol: 'HTTP',
+            sources: [source],
+            rules: [
+              {
+                name: 'VirtualService/demo/reviews#0',
+                matches: [],
+                backends: [
+                  { service: 'demo/reviews', port: PORT, subset: 'v1', weight: 90 },
+                  { service: 'demo/reviews', port: PORT, subset: 'v2', weight: 10 },
+                ],
+                mirrors: [],
+              },
+            ],
+          },
+        ],
+      ]),
+      destinationPolicies: new Map([
+        [
+          'demo/reviews',
+          {
+            id: 'demo/reviews',
+            service: 'demo/reviews',
+            trafficPolicy: {},
+            subsets: [
+              { name: 'v1', workloads: [f.workload('reviews-v1').uid] },
+              { name: 'v2', workloads: [f.workload('reviews-v2').uid] },
+            ],
+            source: { ...source, kind: 'DestinationRule' },
+          },
+        ],
+      ]),
     };
 
     // The waypoint, in its pod: certificates from the ztunnels' CA, HBONE listener and upstream dials in its netns.
@@ -198,6 +274,8 @@ describe('waypoint chain through network namespaces', { timeout: 120_000 }, () =
     };
     await bounded('waypoint drain', waypoint?.drain(0));
     if (listener?.listening) await bounded('waypoint listener', new Promise((r) => listener?.close(r)));
+    for (const x of extraServers) x.closeAllConnections();
+    for (const x of extraServers) await bounded('reviews', new Promise((r) => x.close(r)));
     if (productpage) {
       productpage.closeAllConnections();
       await bounded('productpage', new Promise((r) => productpage?.close(r)));
@@ -258,5 +336,18 @@ describe('waypoint chain through network namespaces', { timeout: 120_000 }, () =
       );
     expect(text).toMatch(requests(200));
     expect(text).toMatch(requests(403));
+  });
+
+  it('splits reviews 90/10 between subsets through the whole chain (DESIGN §8: v2 within 4–16 % of 200)', async () => {
+    const f = fixture();
+    let v2 = 0;
+    for (let i = 0; i < 200; i++) {
+      const r = await appRequest(f, 'sleep', 'GET', '/reviews', REVIEWS_VIP);
+      expect(r.status).toBe(200);
+      if (r.body === 'v2') v2++;
+    }
+    console.log(`reviews v2 share through the chain: ${v2 / 2} %`);
+    expect(v2).toBeGreaterThanOrEqual(8);
+    expect(v2).toBeLessThanOrEqual(32);
   });
 });

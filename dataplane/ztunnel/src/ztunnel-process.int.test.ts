@@ -299,6 +299,8 @@ describe('ztunnel, node agent and operator as processes', { timeout: 240_000 }, 
     s.on('data', (d: Buffer) => chunks.push(d));
     s.write('first half, ');
     await new Promise((r) => setTimeout(r, 300));
+    // Listened for before the signal: the process may be gone by the time the connection has finished.
+    const exited = once(ztunnelA.p, 'exit') as Promise<[number | null]>;
     ztunnelA.p.kill('SIGTERM');
     await until('the drain started', () => Promise.resolve(ztunnelA.output().includes('SIGTERM: draining')));
     s.end('second half');
@@ -306,7 +308,7 @@ describe('ztunnel, node agent and operator as processes', { timeout: 240_000 }, 
     expect(Buffer.concat(chunks).toString()).toBe(
       createHash('sha256').update('first half, second half').digest('hex'),
     );
-    const [code] = (await once(ztunnelA.p, 'exit')) as [number | null];
+    const [code] = await exited;
     expect(code, ztunnelA.output()).toBe(0);
   });
 });
