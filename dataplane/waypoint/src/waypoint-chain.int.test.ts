@@ -24,6 +24,7 @@ import { allow } from './testing/records.ts';
 const TAG = `awp${process.pid % 10000}`;
 const VIP = '10.96.0.80';
 const REVIEWS_VIP = '10.96.0.90';
+const RATINGS_VIP = '10.96.0.91';
 const PORT = 9080;
 const HBONE_PORT = 15008;
 const SELF = { namespace: 'demo', name: 'waypoint' } as const;
@@ -103,6 +104,8 @@ describe('waypoint chain through network namespaces', { timeout: 120_000 }, () =
         { name: 'productpage', node: 'b', enrolled: true },
         { name: 'reviews-v1', node: 'b', enrolled: true },
         { name: 'reviews-v2', node: 'b', enrolled: true },
+        { name: 'ratings-ok', node: 'b', enrolled: true },
+        { name: 'ratings-flaky', node: 'b', enrolled: true },
         // Not captured (no rules, no handover), but reached over HBONE: peers dial it on 15008.
         { name: 'waypoint', node: 'b', enrolled: false },
       ],
@@ -131,6 +134,20 @@ describe('waypoint chain through network namespaces', { timeout: 120_000 }, () =
       });
       await once(reviews, 'listening');
       extraServers.push(reviews);
+    }
+    // ratings: one endpoint always answers 200, the other fails every second request with 503.
+    let flaky = 0;
+    for (const [pod, handler] of [
+      ['ratings-ok', () => 200],
+      ['ratings-flaky', () => (++flaky % 2 === 0 ? 503 : 200)],
+    ] as const) {
+      const ratings = createServer((_req, res) => {
+        res.statusCode = handler();
+        res.end(pod);
+      });
+      ratings.listen({ fd: openListener({ netnsPath: f.netnsPath(pod), host: '0.0.0.0', port: PORT }) });
+      await once(ratings, 'listening');
+      extraServers.push(ratings);
     }
 
     // The config. The ztunnels get the Services and an L4 policy allowing only the waypoint's service account in
@@ -167,6 +184,13 @@ describe('waypoint chain through network namespaces', { timeout: 120_000 }, () =
         waypoint: SELF,
         endpoints: [reviewsEndpoint('reviews-v1'), reviewsEndpoint('reviews-v2')],
       }),
+      service('ratings', {
+        namespace: 'demo',
+        vips: [RATINGS_VIP],
+        ports: [{ name: 'http', port: PORT, protocol: 'TCP' }],
+        waypoint: SELF,
+        endpoints: [reviewsEndpoint('ratings-ok'), reviewsEndpoint('ratings-flaky')],
+      }),
     );
     const l4: Authorization = policy('demo/allow-waypoint', 'Allow', [
       { principals: ['cluster.local/ns/demo/sa/waypoint'] },
@@ -188,6 +212,24 @@ describe('waypoint chain through network namespaces', { timeout: 120_000 }, () =
       ...ztunnelState,
       authorizations: new Map([[l7.id, l7]]),
       routeTables: new Map([
+        [
+          'demo/ratings',
+          {
+            id: 'demo/ratings',
+            service: 'demo/ratings',
+            protocol: 'HTTP',
+            sources: [{ ...source, name: 'ratings' }],
+            rules: [
+              {
+                name: 'VirtualService/demo/ratings#0',
+                matches: [],
+                backends: [{ service: 'demo/ratings', port: PORT, weight: 100 }],
+                retry: { attempts: 3, retryOn: ['5xx'], retriableStatusCodes: [] },
+                mirrors: [],
+              },
+            ],
+          },
+        ],
         [
           'demo/reviews',
           {
@@ -349,5 +391,15 @@ describe('waypoint chain through network namespaces', { timeout: 120_000 }, () =
     console.log(`reviews v2 share through the chain: ${v2 / 2} %`);
     expect(v2).toBeGreaterThanOrEqual(8);
     expect(v2).toBeLessThanOrEqual(32);
+  });
+
+  it('retries a failing endpoint on another host through the chain: at least 99 % of 100 requests succeed', async () => {
+    const f = fixture();
+    let ok = 0;
+    for (let i = 0; i < 100; i++) {
+      if ((await appRequest(f, 'sleep', 'GET', '/ratings', RATINGS_VIP)).status === 200) ok++;
+    }
+    console.log(`ratings success with retries through the chain: ${ok} of 100`);
+    expect(ok).toBeGreaterThanOrEqual(99);
   });
 });
