@@ -311,4 +311,18 @@ describe('ztunnel, node agent and operator as processes', { timeout: 240_000 }, 
     const [code] = await exited;
     expect(code, ztunnelA.output()).toBe(0);
   });
+
+  it('deleting the Mesh removes the CA root and the trust bundle with everything else the operator made', async () => {
+    await custom.deleteClusterCustomObject({ ...MESHES, name: 'default' });
+    await until('Mesh gone', () => gone(() => custom.getClusterCustomObject({ ...MESHES, name: 'default' })));
+    await until(
+      'the root Secret and trust bundle collected',
+      async () =>
+        (await gone(() => core.readNamespacedSecret({ name: 'ambit-ca-root', namespace: 'ambit-system' }))) &&
+        (await gone(() =>
+          core.readNamespacedConfigMap({ name: 'ambit-root-ca', namespace: 'ambit-system' }),
+        )),
+      60_000,
+    );
+  });
 });

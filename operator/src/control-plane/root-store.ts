@@ -15,6 +15,30 @@ export const ROOT_SECRET = 'ambit-ca-root';
 export const TRUST_BUNDLE_CONFIGMAP = 'ambit-root-ca';
 export const TRUST_BUNDLE_KEY = 'root-cert.pem';
 
+/** The Mesh these objects belong to: deleting it removes them with everything else it made (issue 3). */
+export interface MeshOwner {
+  readonly name: string;
+  readonly uid: string;
+}
+
+function ownedMetadata(name: string, owner: MeshOwner | undefined) {
+  return {
+    name,
+    labels: {
+      'app.kubernetes.io/part-of': 'ambit',
+      'app.kubernetes.io/managed-by': 'ambit-operator',
+      'ambit.dev/owner-kind': 'Mesh',
+    },
+    ...(owner
+      ? {
+          ownerReferences: [
+            { apiVersion: 'ambit.dev/v1alpha1', kind: 'Mesh', name: owner.name, uid: owner.uid },
+          ],
+        }
+      : {}),
+  };
+}
+
 export class RootStoreError extends Error {
   readonly code = 'ERR_ROOT_STORE';
 }
@@ -41,7 +65,14 @@ async function read(core: CoreV1Api, namespace: string, name: string): Promise<V
  */
 export async function ensureRoot(
   kc: KubeConfig,
-  o: { namespace: string; userSecret?: string; trustDomain: string; ttlMs: number; now: Date },
+  o: {
+    namespace: string;
+    userSecret?: string;
+    trustDomain: string;
+    ttlMs: number;
+    now: Date;
+    owner?: MeshOwner;
+  },
 ): Promise<PemPair> {
   const core = kc.makeApiClient(CoreV1Api);
   if (o.userSecret) {
@@ -56,7 +87,7 @@ export async function ensureRoot(
     await core.createNamespacedSecret({
       namespace: o.namespace,
       body: {
-        metadata: { name: ROOT_SECRET, labels: { 'app.kubernetes.io/part-of': 'ambit' } },
+        metadata: ownedMetadata(ROOT_SECRET, o.owner),
         type: 'kubernetes.io/tls',
         data: {
           'tls.crt': Buffer.from(root.certPem).toString('base64'),
@@ -79,6 +110,7 @@ export async function publishTrustBundle(
   kc: KubeConfig,
   namespace: string,
   roots: readonly string[],
+  owner?: MeshOwner,
 ): Promise<void> {
   await kc.makeApiClient(CoreV1Api).patchNamespacedConfigMap(
     {
@@ -87,11 +119,7 @@ export async function publishTrustBundle(
       body: {
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: {
-          name: TRUST_BUNDLE_CONFIGMAP,
-          namespace,
-          labels: { 'app.kubernetes.io/part-of': 'ambit' },
-        },
+        metadata: { ...ownedMetadata(TRUST_BUNDLE_CONFIGMAP, owner), namespace },
         data: { [TRUST_BUNDLE_KEY]: roots.join('') },
       },
       fieldManager: 'ambit-ca',

@@ -36,15 +36,19 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
   const spec = o.mesh.spec;
   const trustDomain = spec.trustDomain ?? 'cluster.local';
   const now = new Date();
+  const owner = o.mesh.metadata.uid
+    ? { name: o.mesh.metadata.name ?? 'default', uid: o.mesh.metadata.uid }
+    : undefined;
   const root = await ensureRoot(o.kc, {
     namespace: COMPONENT_NAMESPACE,
+    ...(owner ? { owner } : {}),
     ...(spec.ca?.rootSecret?.name ? { userSecret: spec.ca.rootSecret.name } : {}),
     trustDomain,
     ttlMs: parseDuration(spec.ca?.rootCertTTL ?? '87600h'),
     now,
   });
   const signing = await loadRoot(root);
-  await publishTrustBundle(o.kc, COMPONENT_NAMESPACE, [root.certPem]);
+  await publishTrustBundle(o.kc, COMPONENT_NAMESPACE, [root.certPem], owner);
   const host = `${CONTROL_PLANE_SERVICE}.${COMPONENT_NAMESPACE}.svc`;
   const serving = await issueServingCertificate(signing, {
     dnsNames: [host, `${host}.${o.clusterDomain}`, CONTROL_PLANE_SERVICE],
