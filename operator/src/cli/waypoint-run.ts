@@ -10,9 +10,9 @@ import {
   setHeaderOptions,
   type KubeConfig,
 } from '@kubernetes/client-node';
+import { apiErrorMessage } from '../api-error.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  apiErrorMessage,
   isWaypoint,
   programmedState,
   USE_WAYPOINT_LABEL,

@@ -2,7 +2,6 @@
 // table, and what a Gateway's status says about readiness. Semantics follow `istioctl waypoint` so its users (and
 // their scripts) find what they expect; the cluster I/O lives in waypoint-run.ts.
 import type { Gateway } from '@ambit/codegen/crds';
-import { ApiException } from '@kubernetes/client-node';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { WAYPOINT_CLASSES } from '../render/contract.ts';
 
@@ -240,28 +239,4 @@ export function waypointTable(gateways: readonly Gateway[], withNamespace: boole
         .trimEnd(),
     )
     .join('\n');
-}
-
-/**
- * One line for a failed API call. ApiException's own message spans lines and includes response headers; the
- * apiserver's Status message (e.g. `gateways.gateway.networking.k8s.io "x" not found`) is what a user needs.
- */
-export function apiErrorMessage(err: unknown): string {
-  if (err instanceof ApiException) {
-    const body: unknown = err.body;
-    let status: unknown;
-    try {
-      status = typeof body === 'string' ? JSON.parse(body) : body;
-    } catch {
-      // Not JSON (a proxy's HTML page, say): fall back to the HTTP code.
-    }
-    const message = (status as { message?: unknown } | undefined)?.message;
-    if (typeof message === 'string' && message) return message;
-    // 401 comes without a body: the client's credentials were refused.
-    return err.code === 401
-      ? 'Unauthorized (HTTP 401): check the kubeconfig credentials'
-      : `HTTP ${err.code}`;
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return message.split('\n')[0] ?? message;
 }

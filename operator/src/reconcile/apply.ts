@@ -10,6 +10,7 @@ import {
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { apiErrorMessage } from '../api-error.ts';
 import type { KubeObject } from '../render/contract.ts';
 import { isSubset } from './subset.ts';
 
@@ -88,7 +89,7 @@ export class Applier {
         PatchStrategy.ServerSideApply,
       );
     } catch (err) {
-      throw new Error(`apply ${objectRef(desired)}: ${apiMessage(err)}`, { cause: err });
+      throw new Error(`apply ${objectRef(desired)}: ${apiErrorMessage(err)}`, { cause: err });
     }
     this.counts.applied++;
     return true;
@@ -101,26 +102,7 @@ export class Applier {
       this.counts.deleted++;
     } catch (err) {
       if (err instanceof ApiException && err.code === 404) return;
-      throw new Error(`delete ${objectRef(obj)}: ${apiMessage(err)}`, { cause: err });
+      throw new Error(`delete ${objectRef(obj)}: ${apiErrorMessage(err)}`, { cause: err });
     }
-  }
-}
-
-/** The apiserver's own message (e.g. a rejected field), not the whole response. */
-export function apiMessage(err: unknown): string {
-  if (err instanceof ApiException) {
-    const body: unknown = err.body;
-    const parsed: unknown = typeof body === 'string' ? safeParse(body) : body;
-    if (typeof parsed === 'object' && parsed !== null && 'message' in parsed) return String(parsed.message);
-    return `HTTP ${err.code}`;
-  }
-  return err instanceof Error ? err.message : String(err);
-}
-
-function safeParse(s: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return s;
   }
 }

@@ -24,7 +24,8 @@ import {
   type KubeObject,
 } from '../render/contract.ts';
 import { Reason, type MeshWarning } from '../translate/status.ts';
-import { apiMessage, FIELD_MANAGER, type Applier } from './apply.ts';
+import { apiErrorMessage } from '../api-error.ts';
+import { FIELD_MANAGER, type Applier } from './apply.ts';
 import { isOwnedKind, OWNED_KINDS, type OperatorCaches } from './caches.ts';
 import { mergeConditions } from './conditions.ts';
 import { checkMesh } from './mesh-checks.ts';
@@ -113,12 +114,17 @@ export class MeshReconciler {
     return this.#d.caches.owned[o.kind].get(o.metadata.name, ns);
   }
 
+  /** Every labelled object of the owned kinds, with its kind set (list items carry none). */
+  #allOwned(): KubernetesObject[] {
+    return OWNED_KINDS.flatMap((k) => this.#d.caches.owned[k].list().map((o) => ({ ...o, kind: k })));
+  }
+
   /** Objects this reconciler applied earlier (owner-kind Mesh), as the caches see them. */
   #ownedByMesh(): KubernetesObject[] {
     const mine = (o: KubernetesObject) =>
       o.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY && o.metadata.labels[OWNER_KIND_LABEL] === 'Mesh';
     return [
-      ...OWNED_KINDS.flatMap((k) => this.#d.caches.owned[k].list().map((o) => ({ ...o, kind: k }))),
+      ...this.#allOwned(),
       ...this.#d.caches.gatewayClasses.list().map((o) => ({ ...o, kind: 'GatewayClass' })),
     ].filter(mine);
   }
@@ -282,7 +288,7 @@ export class MeshReconciler {
   async #cleanup(mesh: Mesh): Promise<void> {
     if (!(mesh.metadata.finalizers ?? []).includes(MESH_FINALIZER)) return;
     const everything = [
-      ...OWNED_KINDS.flatMap((k) => this.#d.caches.owned[k].list().map((o) => ({ ...o, kind: k }))),
+      ...this.#allOwned(),
       ...this.#d.caches.gatewayClasses
         .list()
         .filter((c) => c.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY)
@@ -296,7 +302,7 @@ export class MeshReconciler {
       );
     } catch (err) {
       if (err instanceof ApiException && err.code === 404) return;
-      throw new Error(`removing the finalizer of Mesh ${mesh.metadata.name ?? ''}: ${apiMessage(err)}`, {
+      throw new Error(`removing the finalizer of Mesh ${mesh.metadata.name ?? ''}: ${apiErrorMessage(err)}`, {
         cause: err,
       });
     }

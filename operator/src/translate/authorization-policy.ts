@@ -12,7 +12,17 @@
 //     WorkloadSelector (in the root namespace it selects across all namespaces).
 import type { AuthorizationPolicy } from '@ambit/codegen/crds';
 import { EMPTY_MATCH, type AnyOf, type Authorization, type Match, type Rule } from '@ambit/config';
-import { cidrValues, portValues, setFields, type FieldError } from './policy-values.ts';
+import {
+  cidrValues,
+  portValues,
+  setFields,
+  type Condition,
+  type FieldError,
+  type Operation,
+  type Source,
+  type Spec,
+  type SpecRule,
+} from './policy-values.ts';
 
 /** What the translation needs besides the policy. */
 export interface AuthorizationContext {
@@ -39,12 +49,6 @@ export type AuthorizationTranslation =
   | { readonly kind: 'invalid'; readonly errors: readonly FieldError[] };
 
 export type NotEnforcedReason = 'UnsupportedAction' | 'DryRun';
-
-type Spec = NonNullable<AuthorizationPolicy['spec']>;
-type SpecRule = NonNullable<Spec['rules']>[number];
-type Source = NonNullable<NonNullable<SpecRule['from']>[number]['source']>;
-type Operation = NonNullable<NonNullable<SpecRule['to']>[number]['operation']>;
-type Condition = NonNullable<SpecRule['when']>[number];
 
 const L4_SOURCE_FIELDS = [
   'principals',

@@ -1,6 +1,14 @@
 // Value checks shared by the ztunnel and waypoint translations of AuthorizationPolicy: ports and CIDRs converted
 // with field-named errors, and which fields of a clause are set.
+import type { AuthorizationPolicy } from '@ambit/codegen/crds';
 import { parseIpv4Cidr } from '@ambit/config';
+
+/** The parts of an AuthorizationPolicy both translations walk. */
+export type Spec = NonNullable<AuthorizationPolicy['spec']>;
+export type SpecRule = NonNullable<Spec['rules']>[number];
+export type Source = NonNullable<NonNullable<SpecRule['from']>[number]['source']>;
+export type Operation = NonNullable<NonNullable<SpecRule['to']>[number]['operation']>;
+export type Condition = NonNullable<SpecRule['when']>[number];
 
 export interface FieldError {
   readonly field: string;

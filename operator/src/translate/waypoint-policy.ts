@@ -22,18 +22,22 @@ import {
   type Rule,
 } from '@ambit/config';
 import type { TranslationNote } from './authorization-policy.ts';
-import { cidrValues, portValues, setFields, type FieldError } from './policy-values.ts';
+import {
+  cidrValues,
+  portValues,
+  setFields,
+  type Condition,
+  type FieldError,
+  type Operation,
+  type Source,
+  type Spec,
+  type SpecRule,
+} from './policy-values.ts';
 
 export type WaypointPolicyTranslation =
   | { readonly kind: 'waypoint'; readonly record: Authorization; readonly notes: readonly TranslationNote[] }
   | { readonly kind: 'not-enforced'; readonly message: string }
   | { readonly kind: 'invalid'; readonly errors: readonly FieldError[] };
-
-type Spec = NonNullable<AuthorizationPolicy['spec']>;
-type SpecRule = NonNullable<Spec['rules']>[number];
-type Source = NonNullable<NonNullable<SpecRule['from']>[number]['source']>;
-type Operation = NonNullable<NonNullable<SpecRule['to']>[number]['operation']>;
-type Condition = NonNullable<SpecRule['when']>[number];
 
 const SOURCE_FIELDS = [
   'principals',
