@@ -1,10 +1,15 @@
-// Benchmark (issue 4): translation of a synthetic large cluster, and the latency from one object change to the
-// delta for one ztunnel. Prints a table; not a test. Usage: node operator/bench/translate.bench.ts [pods] [services] [policies]
+// Benchmark (issue 4): translation of a synthetic large cluster, the latency from one object change to the delta
+// for one ztunnel, and the config server's fan-out of one change to every node's ztunnel (1,000 subscribers on
+// in-memory streams: the server's own work, without gRPC serialization). Prints a table; not a test.
+// Usage: node --expose-gc operator/bench/translate.bench.ts [pods] [services] [policies]
 import type { AuthorizationPolicy } from '@ambit/codegen/crds';
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import { performance } from 'node:perf_hooks';
+import * as pb from '@ambit/codegen/proto';
+import { ConfigServer } from '../src/distribute/config-server.ts';
 import { diffConfig } from '../src/distribute/delta.ts';
 import { ztunnelScope } from '../src/distribute/scope.ts';
+import { MemoryStream } from '../src/distribute/testing/memory-stream.ts';
 import { translateCluster, type ClusterSnapshot } from '../src/translate/cluster-config.ts';
 
 const [pods = 200_000, services = 14_000, policies = 2_000] = process.argv.slice(2).map(Number);
@@ -118,6 +123,64 @@ for (let i = 0; i < 10; i++) {
   config = next;
 }
 
+// Fan-out: every node's ztunnel subscribes to a server holding the config (a full snapshot each), then one pod
+// change → a delta for each of them.
+const server = new ConfigServer({
+  admit: (token) => Promise.resolve({ kind: 'ztunnel', name: token ?? '' }),
+  scope: (sub, c) => ztunnelScope(c, sub.name),
+});
+server.update(config);
+/** Lets admissions and the ACKs queued for the next turn arrive, so every subscriber is idle again. */
+const settle = async () => {
+  for (let k = 0; k < 3; k++) await new Promise((r) => setImmediate(r));
+};
+let written = 0;
+t = performance.now();
+for (let n = 0; n < NODES; n++) {
+  const stream = new MemoryStream(`node-${n}`);
+  stream.onWrite = (push) => {
+    written += 1;
+    // The proxy answers on a later turn, as over a socket.
+    setImmediate(() => stream.send({ request: { $case: 'ack', value: { version: push.version } } }));
+  };
+  server.subscribe(stream.asServerStream());
+  stream.send({
+    request: {
+      $case: 'hello',
+      value: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node: `node-${n}`, waypoint: '', protocolVersion: 1 },
+    },
+  });
+}
+await settle();
+const firstFanoutMs = performance.now() - t;
+if (written !== NODES) throw new Error(`${written} of ${NODES} snapshots written`);
+const fanout: number[] = [];
+const fullCompare: number[] = [];
+for (let i = 0; i < 10; i++) {
+  const pods = [...snapshot.pods];
+  const target = pods[i * 13 + 1]!;
+  pods[i * 13 + 1] = {
+    ...target,
+    status: { ...target.status, conditions: [{ type: 'Ready', status: 'False' }] },
+  };
+  const next = translateCluster({ ...snapshot, pods }, config);
+  const before = written;
+  t = performance.now();
+  server.update(next);
+  fanout.push(performance.now() - t);
+  if (written - before !== NODES)
+    throw new Error(`expected ${NODES} deltas, ${written - before} were written`);
+  if (i < 3) {
+    // The same deltas by comparing every record of each ztunnel's scope (the cost before the change journal).
+    t = performance.now();
+    for (let n = 0; n < NODES; n++)
+      diffConfig(ztunnelScope(config, `node-${n}`), ztunnelScope(next, `node-${n}`));
+    fullCompare.push(performance.now() - t);
+  }
+  config = next;
+  await settle();
+}
+
 console.log(
   `translation benchmark: ${pods} pods, ${services} services, ${policies} policies (records of unchanged objects reused)`,
 );
@@ -127,4 +190,11 @@ console.log(`| heap held by the config | ${((heapAfter - heapBefore) / 1048576).
 console.log(`| one change -> delta for its ztunnel, p50 | ${quantile(latencies, 0.5).toFixed(0)} ms |`);
 console.log(
   `| one change -> delta for its ztunnel, p99 (of ${latencies.length}) | ${quantile(latencies, 0.99).toFixed(0)} ms |`,
+);
+console.log(`| first snapshot to ${NODES} ztunnels (config server) | ${firstFanoutMs.toFixed(0)} ms |`);
+console.log(
+  `| one change -> deltas to all ${NODES} ztunnels (config server), p50 / max of ${fanout.length} | ${quantile(fanout, 0.5).toFixed(0)} / ${Math.max(...fanout).toFixed(0)} ms |`,
+);
+console.log(
+  `| same deltas by comparing every record per ztunnel, p50 of ${fullCompare.length} | ${quantile(fullCompare, 0.5).toFixed(0)} ms |`,
 );

@@ -5,7 +5,8 @@ import type * as pb from '@ambit/codegen/proto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { bearerToken } from '../ca/token-review.ts';
-import { EMPTY_CONFIG } from './delta.ts';
+import { ChangeJournal, JOURNALED } from './change-journal.ts';
+import { EMPTY_CONFIG, type DiffHints } from './delta.ts';
 import { afterRejection, buildPush, isEmptyPush } from './push.ts';
 import type { FullConfig, ProxyConfig } from './scope.ts';
 
@@ -68,8 +69,18 @@ class Connection {
   readonly stream: Stream;
   /** What the proxy holds (after its last ACK/NACK). */
   held: ProxyConfig = EMPTY_CONFIG;
+  /** The full config and its version that `held` was scoped from (the change journal counts from there). */
+  heldFrom: { readonly config: FullConfig; readonly version: number } | undefined;
   /** The push awaiting an answer, with what the proxy held before it. */
-  inFlight: { version: string; configVersion: number; before: ProxyConfig; sent: ProxyConfig } | undefined;
+  inFlight:
+    | {
+        version: string;
+        configVersion: number;
+        from: FullConfig;
+        before: ProxyConfig;
+        sent: ProxyConfig;
+      }
+    | undefined;
   sentFull = false;
   constructor(subscriber: Subscriber, stream: Stream) {
     this.subscriber = subscriber;
@@ -85,6 +96,7 @@ export class ConfigServer {
   readonly #connections = new Set<Connection>();
   #config: FullConfig = EMPTY_CONFIG;
   #version = 0;
+  readonly #journal = new ChangeJournal();
 
   constructor(opts: ConfigServerOptions) {
     this.#opts = opts;
@@ -100,9 +112,20 @@ export class ConfigServer {
 
   /** Takes a new full config; every subscriber gets the delta from what it holds (if anything changed for it). */
   update(config: FullConfig): void {
+    this.#journal.record(this.#version + 1, this.#config, config);
     this.#config = config;
     this.#version += 1;
     for (const c of this.#connections) this.#pushIfIdle(c);
+    this.#pruneJournal();
+  }
+
+  /** Keeps only the versions some subscriber will count from (the oldest held or in flight). */
+  #pruneJournal(): void {
+    let floor = this.#version;
+    for (const c of this.#connections) {
+      floor = Math.min(floor, c.heldFrom?.version ?? c.inFlight?.configVersion ?? this.#version);
+    }
+    this.#journal.prune(floor);
   }
 
   /** The grpc-js handler of `Subscribe`. */
@@ -150,6 +173,7 @@ export class ConfigServer {
     const pending = c.inFlight;
     if (!pending || pending.version !== r.value.version) return; // stale answer
     c.inFlight = undefined;
+    c.heldFrom = { config: pending.from, version: pending.configVersion };
     if (r.$case === 'ack') {
       c.held = pending.sent;
       this.#opts.onAck?.(c.label, pending.version);
@@ -166,14 +190,38 @@ export class ConfigServer {
     if (this.#version > pending.configVersion) this.#pushIfIdle(c);
   }
 
+  /**
+   * For a kind that the proxy holds and receives whole (a ztunnel's workloads and services: the very maps of the
+   * full config), only the ids the journal saw change since the held version can differ. Anything else (a scoped
+   * map, a map rebuilt after a NACK, a version the journal no longer reaches) is compared in full.
+   */
+  #hints(c: Connection, next: ProxyConfig): DiffHints {
+    const from = c.heldFrom;
+    if (!from) return {};
+    const touched = this.#journal.since(from.version);
+    if (!touched) return {};
+    const hints: { -readonly [K in keyof DiffHints]: DiffHints[K] } = {};
+    for (const kind of JOURNALED) {
+      if (c.held[kind] === from.config[kind] && next[kind] === this.#config[kind])
+        hints[kind] = touched[kind];
+    }
+    return hints;
+  }
+
   #pushIfIdle(c: Connection): void {
     if (c.inFlight || c.stream.destroyed) return;
     const next = this.#opts.scope(c.subscriber, this.#config);
     const full = !c.sentFull;
-    const push = buildPush(this.version, c.held, next, full);
+    const push = buildPush(this.version, c.held, next, full, full ? undefined : this.#hints(c, next));
     if (isEmptyPush(push)) return;
     c.sentFull = true;
-    c.inFlight = { version: push.version, configVersion: this.#version, before: c.held, sent: next };
+    c.inFlight = {
+      version: push.version,
+      configVersion: this.#version,
+      from: this.#config,
+      before: c.held,
+      sent: next,
+    };
     this.#opts.onPush?.(c.label, push);
     c.stream.write(push);
   }

@@ -38,9 +38,24 @@ export function plainEqual(a: unknown, b: unknown): boolean {
   return true;
 }
 
-function diffMap<T>(prev: ReadonlyMap<string, T>, next: ReadonlyMap<string, T>) {
+function diffMap<T>(
+  prev: ReadonlyMap<string, T>,
+  next: ReadonlyMap<string, T>,
+  candidates?: Iterable<string>,
+) {
   const changed: string[] = [];
   const removed: string[] = [];
+  if (candidates) {
+    // Only these ids can differ (a change journal says so): O(candidates) instead of O(records).
+    for (const id of candidates) {
+      const old = prev.get(id);
+      const record = next.get(id);
+      if (record !== undefined) {
+        if (old === undefined || !plainEqual(old, record)) changed.push(id);
+      } else if (old !== undefined) removed.push(id);
+    }
+    return { changed: changed.sort(), removed: removed.sort() };
+  }
   for (const [id, record] of next) {
     const old = prev.get(id);
     // Records are immutable: the same object means unchanged without a deep comparison.
@@ -50,10 +65,19 @@ function diffMap<T>(prev: ReadonlyMap<string, T>, next: ReadonlyMap<string, T>) 
   return { changed: changed.sort(), removed: removed.sort() };
 }
 
-export function diffConfig(prev: ProxyConfig, next: ProxyConfig): ConfigDelta {
+/**
+ * The ids that can differ between `prev` and `next` for the big kinds, when known (from the change journal);
+ * a kind without a hint is compared in full.
+ */
+export interface DiffHints {
+  readonly workloads?: ReadonlySet<string>;
+  readonly services?: ReadonlySet<string>;
+}
+
+export function diffConfig(prev: ProxyConfig, next: ProxyConfig, hints: DiffHints = {}): ConfigDelta {
   return {
-    workloads: diffMap(prev.workloads, next.workloads),
-    services: diffMap(prev.services, next.services),
+    workloads: diffMap(prev.workloads, next.workloads, hints.workloads),
+    services: diffMap(prev.services, next.services, hints.services),
     authorizations: diffMap(prev.authorizations, next.authorizations),
     routeTables: diffMap(prev.routeTables ?? NONE, next.routeTables ?? NONE),
     destinationPolicies: diffMap(prev.destinationPolicies ?? NONE, next.destinationPolicies ?? NONE),

@@ -7,23 +7,44 @@ import {
   serviceToProto,
   workloadToProto,
 } from '@ambit/config';
-import { diffConfig } from './delta.ts';
+import { diffConfig, type DiffHints } from './delta.ts';
 import type { ProxyConfig } from './scope.ts';
 
-/** The message that takes a proxy from `from` (what it holds) to `to`; `full` sends everything. */
+/**
+ * One protocol form per record object, shared by every subscriber's push: a full snapshot to a thousand ztunnels
+ * converts each record once, not once per ztunnel. Records are immutable, so the form never goes stale; the
+ * WeakMap lets it go with the record.
+ */
+function memoized<T extends object, P>(convert: (record: T) => P): (record: T) => P {
+  const forms = new WeakMap<T, P>();
+  return (record) => {
+    let form = forms.get(record);
+    if (form === undefined) forms.set(record, (form = convert(record)));
+    return form;
+  };
+}
+const workloadForm = memoized(workloadToProto);
+const serviceForm = memoized(serviceToProto);
+const authorizationForm = memoized(authorizationToProto);
+
+/**
+ * The message that takes a proxy from `from` (what it holds) to `to`; `full` sends everything. `hints` narrow the
+ * comparison to the ids that can have changed (see change-journal.ts).
+ */
 export function buildPush(
   version: string,
   from: ProxyConfig,
   to: ProxyConfig,
   full: boolean,
+  hints?: DiffHints,
 ): pb.SubscribeResponse {
   if (full) {
     return {
       version,
       full: true,
-      workloads: [...to.workloads.values()].map(workloadToProto),
-      services: [...to.services.values()].map(serviceToProto),
-      authorizations: [...to.authorizations.values()].map(authorizationToProto),
+      workloads: [...to.workloads.values()].map(workloadForm),
+      services: [...to.services.values()].map(serviceForm),
+      authorizations: [...to.authorizations.values()].map(authorizationForm),
       routeTables: [...(to.routeTables?.values() ?? [])].map(routeTableToProto),
       destinationPolicies: [...(to.destinationPolicies?.values() ?? [])].map(destinationPolicyToProto),
       removedWorkloads: [],
@@ -33,13 +54,13 @@ export function buildPush(
       removedDestinationPolicies: [],
     };
   }
-  const d = diffConfig(from, to);
+  const d = diffConfig(from, to, hints);
   return {
     version,
     full: false,
-    workloads: d.workloads.changed.map((id) => workloadToProto(to.workloads.get(id)!)),
-    services: d.services.changed.map((id) => serviceToProto(to.services.get(id)!)),
-    authorizations: d.authorizations.changed.map((id) => authorizationToProto(to.authorizations.get(id)!)),
+    workloads: d.workloads.changed.map((id) => workloadForm(to.workloads.get(id)!)),
+    services: d.services.changed.map((id) => serviceForm(to.services.get(id)!)),
+    authorizations: d.authorizations.changed.map((id) => authorizationForm(to.authorizations.get(id)!)),
     removedWorkloads: [...d.workloads.removed],
     removedServices: [...d.services.removed],
     removedAuthorizations: [...d.authorizations.removed],

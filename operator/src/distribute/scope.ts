@@ -8,6 +8,7 @@ import type {
   WaypointRef,
   Workload,
 } from '@ambit/config';
+import { RecordIndex } from './record-index.ts';
 
 /** The records one proxy is sent, keyed by id. */
 export interface ProxyConfig {
@@ -37,15 +38,33 @@ export function appliesTo(a: Authorization, w: Workload): boolean {
   }
 }
 
+const waypointKey = (ref: WaypointRef | undefined) => (ref ? `${ref.namespace}/${ref.name}` : undefined);
+/** Enrolled workloads by node: a ztunnel's own. */
+const LOCAL_WORKLOADS = new RecordIndex<Workload>((w) => (w.protocol === 'HBONE' ? w.node : undefined));
+const WORKLOADS_BY_WAYPOINT = new RecordIndex<Workload>((w) => waypointKey(w.waypoint));
+const SERVICES_BY_WAYPOINT = new RecordIndex<Service>((s) => waypointKey(s.waypoint));
+
 /**
  * A ztunnel's view: all workloads and services (it routes anywhere), and the authorizations that apply to at least
- * one enrolled workload on its node. Cost: O(policies × local workloads), local workloads being few per node.
+ * one enrolled workload on its node (as `appliesTo` decides). Cost: O(policies + local workloads), through the
+ * node index.
  */
 export function ztunnelScope(config: FullConfig, node: string): ProxyConfig {
-  const local = [...config.workloads.values()].filter((w) => w.node === node && w.protocol === 'HBONE');
+  const local = LOCAL_WORKLOADS.group(config.workloads, node);
   const authorizations = new Map<string, Authorization>();
-  for (const [id, a] of config.authorizations) {
-    if (local.some((w) => appliesTo(a, w))) authorizations.set(id, a);
+  if (local.size > 0) {
+    // appliesTo() for the node's workloads at once: O(policies + local workloads).
+    const namespaces = new Set<string>();
+    const selected = new Set<string>();
+    for (const w of local.values()) {
+      namespaces.add(w.namespace);
+      for (const id of w.authorizationPolicies) selected.add(id);
+    }
+    for (const [id, a] of config.authorizations) {
+      const applies =
+        a.scope === 'Global' || (a.scope === 'Namespace' ? namespaces.has(a.namespace) : selected.has(a.id));
+      if (applies) authorizations.set(id, a);
+    }
   }
   return { workloads: config.workloads, services: config.services, authorizations };
 }
@@ -61,15 +80,15 @@ const sameWaypoint = (a: WaypointRef | undefined, b: WaypointRef) =>
 export function waypointScope(config: FullConfig, waypoint: WaypointRef): ProxyConfig {
   const services = new Map<string, Service>();
   const workloads = new Map<string, Workload>();
-  for (const [id, s] of config.services) {
-    if (!sameWaypoint(s.waypoint, waypoint)) continue;
+  const key = waypointKey(waypoint) ?? '';
+  for (const [id, s] of SERVICES_BY_WAYPOINT.group(config.services, key)) {
     services.set(id, s);
     for (const e of s.endpoints) {
       const w = config.workloads.get(e.workloadUid);
       if (w) workloads.set(w.uid, w);
     }
   }
-  for (const [uid, w] of config.workloads) if (sameWaypoint(w.waypoint, waypoint)) workloads.set(uid, w);
+  for (const [uid, w] of WORKLOADS_BY_WAYPOINT.group(config.workloads, key)) workloads.set(uid, w);
   // Route tables and destination policies of the Services it fronts, and of the Services those routes send to
   // (a route may split across Services: the waypoint must know their endpoints and policies too).
   const routeTables = new Map<string, RouteTable>();
@@ -97,11 +116,11 @@ export function waypointScope(config: FullConfig, waypoint: WaypointRef): ProxyC
   // The targetRefs policies attached to the Services it fronts or to the waypoint itself.
   const gateway = `gateway:${waypoint.namespace}/${waypoint.name}`;
   const authorizations = new Map<string, Authorization>();
+  const fronted = new Set(
+    [...services.values()].filter((x) => sameWaypoint(x.waypoint, waypoint)).map((x) => `service:${x.id}`),
+  );
   for (const [id, a] of config.waypointAuthorizations ?? []) {
-    const fronted = [...services.values()]
-      .filter((x) => sameWaypoint(x.waypoint, waypoint))
-      .map((x) => `service:${x.id}`);
-    if ((a.targets ?? []).some((t) => t === gateway || fronted.includes(t))) authorizations.set(id, a);
+    if ((a.targets ?? []).some((t) => t === gateway || fronted.has(t))) authorizations.set(id, a);
   }
   return { workloads, services, authorizations, routeTables, destinationPolicies };
 }
