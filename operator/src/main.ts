@@ -104,6 +104,7 @@ async function main(): Promise<void> {
     ready: () => ready,
     leader: () => operator.isLeader(),
     writes: () => operator.applier.counts,
+    config: () => controlPlane?.config.stats,
   });
   await Promise.all([operator.start(), caches.start()]);
   ready = true;

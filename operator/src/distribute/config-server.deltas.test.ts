@@ -155,14 +155,12 @@ describe('config server deltas', () => {
 
     let config: FullConfig = { workloads: new Map(), services: new Map(), authorizations: new Map() };
     server.update(config);
-    let pushes = 0;
     for (let step = 0; step < 400; step++) {
       config = mutate(config, next, step);
       server.update(config);
       // n0 answers at once, n1 only every fifth step (several versions pile up), n2 and the waypoint NACK now
       // and then.
       for (const p of proxies) {
-        pushes += p.pending.length;
         if (p.name === 'n1' && step % 5 !== 0) continue;
         answer(p, p.name !== 'n0' && next(8) === 0);
       }
@@ -172,7 +170,16 @@ describe('config server deltas', () => {
     server.update(config);
     for (let round = 0; round < 5; round++) for (const p of proxies) answer(p, false);
 
-    expect(pushes).toBeGreaterThan(400);
+    const sent = proxies.reduce((n, p) => n + p.stream.written.length, 0);
+    expect(sent).toBeGreaterThan(400);
+    // Counted for /metrics: one snapshot each, then deltas; every answer is an ACK or a NACK.
+    const stats = server.stats;
+    expect(stats.subscribers).toBe(4);
+    expect(stats.pushes.full).toBe(4);
+    expect(stats.pushes.full + stats.pushes.delta).toBe(sent);
+    expect(stats.nacks).toBeGreaterThan(0);
+    expect(proxies.every((p) => p.pending.length === 0)).toBe(true);
+    expect(stats.acks + stats.nacks).toBe(sent);
     for (const p of proxies) {
       const want = asProto(scopeOf(p.subscriber, config));
       const held = {

@@ -91,8 +91,17 @@ class Connection {
   }
 }
 
+/** Counters of the config channel since start, for /metrics. */
+export interface ConfigServerStats {
+  readonly subscribers: number;
+  readonly pushes: { readonly full: number; readonly delta: number };
+  readonly acks: number;
+  readonly nacks: number;
+}
+
 export class ConfigServer {
   readonly #opts: ConfigServerOptions;
+  readonly #counts = { full: 0, delta: 0, acks: 0, nacks: 0 };
   readonly #connections = new Set<Connection>();
   #config: FullConfig = EMPTY_CONFIG;
   #version = 0;
@@ -104,6 +113,16 @@ export class ConfigServer {
 
   get version(): string {
     return String(this.#version);
+  }
+
+  get stats(): ConfigServerStats {
+    const c = this.#counts;
+    return {
+      subscribers: this.#connections.size,
+      pushes: { full: c.full, delta: c.delta },
+      acks: c.acks,
+      nacks: c.nacks,
+    };
   }
 
   get subscribers(): readonly string[] {
@@ -175,9 +194,11 @@ export class ConfigServer {
     c.inFlight = undefined;
     c.heldFrom = { config: pending.from, version: pending.configVersion };
     if (r.$case === 'ack') {
+      this.#counts.acks += 1;
       c.held = pending.sent;
       this.#opts.onAck?.(c.label, pending.version);
     } else {
+      this.#counts.nacks += 1;
       c.held = afterRejection(pending.before, pending.sent, r.value.rejected);
       this.#opts.onNack?.({
         proxy: c.label,
@@ -215,6 +236,7 @@ export class ConfigServer {
     const push = buildPush(this.version, c.held, next, full, full ? undefined : this.#hints(c, next));
     if (isEmptyPush(push)) return;
     c.sentFull = true;
+    this.#counts[full ? 'full' : 'delta'] += 1;
     c.inFlight = {
       version: push.version,
       configVersion: this.#version,

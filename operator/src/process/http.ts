@@ -1,11 +1,14 @@
 // The operator's own HTTP endpoints: liveness (/healthz), readiness (/readyz: caches synced) and a few Prometheus
 // gauges and counters (/metrics) — leadership and the writes the reconcilers issued.
 import { createServer, type Server } from 'node:http';
+import type { ConfigServerStats } from '../distribute/config-server.ts';
 
 export interface OperatorProbe {
   ready(): boolean;
   leader(): boolean;
   writes(): { applied: number; deleted: number };
+  /** The config channel's counters, once the control plane serves. */
+  config?(): ConfigServerStats | undefined;
 }
 
 export function metricsText(p: OperatorProbe): string {
@@ -18,8 +21,28 @@ export function metricsText(p: OperatorProbe): string {
     '# TYPE ambit_operator_writes_total counter',
     `ambit_operator_writes_total{op="apply"} ${w.applied}`,
     `ambit_operator_writes_total{op="delete"} ${w.deleted}`,
+    ...configLines(p.config?.()),
     '',
   ].join('\n');
+}
+
+function configLines(c: ConfigServerStats | undefined): string[] {
+  if (!c) return [];
+  return [
+    '# HELP ambit_config_subscribers Proxies subscribed to the config stream of this replica.',
+    '# TYPE ambit_config_subscribers gauge',
+    `ambit_config_subscribers ${c.subscribers}`,
+    '# HELP ambit_config_pushes_total Config pushes sent: full snapshots and deltas.',
+    '# TYPE ambit_config_pushes_total counter',
+    `ambit_config_pushes_total{type="full"} ${c.pushes.full}`,
+    `ambit_config_pushes_total{type="delta"} ${c.pushes.delta}`,
+    '# HELP ambit_config_acks_total Pushes a proxy accepted.',
+    '# TYPE ambit_config_acks_total counter',
+    `ambit_config_acks_total ${c.acks}`,
+    '# HELP ambit_config_nacks_total Pushes a proxy rejected (in part); the Mesh status lists the latest.',
+    '# TYPE ambit_config_nacks_total counter',
+    `ambit_config_nacks_total ${c.nacks}`,
+  ];
 }
 
 export function startHttp(port: number, probe: OperatorProbe): Promise<Server> {
