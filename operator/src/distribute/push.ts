@@ -27,6 +27,18 @@ const workloadForm = memoized(workloadToProto);
 const serviceForm = memoized(serviceToProto);
 const authorizationForm = memoized(authorizationToProto);
 
+/** All records of a map in protocol form; ztunnels share the workload and service maps, so one list serves all. */
+function listed<T extends object, P>(form: (record: T) => P): (records: ReadonlyMap<string, T>) => P[] {
+  const lists = new WeakMap<ReadonlyMap<string, T>, P[]>();
+  return (records) => {
+    let list = lists.get(records);
+    if (list === undefined) lists.set(records, (list = [...records.values()].map(form)));
+    return list;
+  };
+}
+const allWorkloads = listed(workloadForm);
+const allServices = listed(serviceForm);
+
 /**
  * The message that takes a proxy from `from` (what it holds) to `to`; `full` sends everything. `hints` narrow the
  * comparison to the ids that can have changed (see change-journal.ts).
@@ -42,8 +54,8 @@ export function buildPush(
     return {
       version,
       full: true,
-      workloads: [...to.workloads.values()].map(workloadForm),
-      services: [...to.services.values()].map(serviceForm),
+      workloads: allWorkloads(to.workloads),
+      services: allServices(to.services),
       authorizations: [...to.authorizations.values()].map(authorizationForm),
       routeTables: [...(to.routeTables?.values() ?? [])].map(routeTableToProto),
       destinationPolicies: [...(to.destinationPolicies?.values() ?? [])].map(destinationPolicyToProto),
