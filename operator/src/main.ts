@@ -16,6 +16,7 @@ import { startHttp } from './process/http.ts';
 import { MESH_NAME } from './render/contract.ts';
 import { renderMesh } from './render/mesh.ts';
 import { RELEASE_FACTS } from './render/release.ts';
+import { renderIngressGateway } from './render/ingress-gateway.ts';
 import { renderWaypoint } from './render/waypoint.ts';
 import { Operator } from './reconcile/operator.ts';
 
@@ -67,6 +68,11 @@ async function main(): Promise<void> {
     facts: RELEASE_FACTS,
     renderMesh,
     renderWaypoint,
+    renderIngress: renderIngressGateway,
+    routeFacts: () => ({
+      referenceGrants: caches.referenceGrants.list(),
+      attachedRoutes: () => 0,
+    }),
     onWarnings: writeConfigStatus,
     onStartedLeading: () => {
       writeConfigStatus();
@@ -92,6 +98,7 @@ async function main(): Promise<void> {
     mesh: meshSettings,
     onConfig: (c) => {
       lastConfig = c;
+      operator.routesChanged();
       controlPlane?.config.update(c);
       writeConfigStatus();
       writeObjectStatus(c);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../render/contract.ts';
-import { APPLIED_HASH_ANNOTATION, upToDate, withAppliedHash } from './apply.ts';
+import { APPLIED_HASH_ANNOTATION, olderVersion, upToDate, withAppliedHash } from './apply.ts';
 
 const desired: KubeObject = {
   apiVersion: 'v1',
@@ -43,5 +43,15 @@ describe('upToDate', () => {
     expect(withAppliedHash(reordered).metadata.annotations?.[APPLIED_HASH_ANNOTATION]).toBe(
       withAppliedHash(desired).metadata.annotations?.[APPLIED_HASH_ANNOTATION],
     );
+  });
+});
+
+describe('olderVersion', () => {
+  it('orders integer resourceVersions numerically and treats anything else as not older', () => {
+    expect(olderVersion('99', '100')).toBe(true);
+    expect(olderVersion('100', '100')).toBe(false);
+    expect(olderVersion('101', '100')).toBe(false);
+    expect(olderVersion(undefined, '100')).toBe(true);
+    expect(olderVersion('abc', '100')).toBe(false);
   });
 });

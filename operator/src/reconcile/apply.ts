@@ -67,20 +67,52 @@ export function objectRef(o: { kind?: string; metadata?: { name?: string; namesp
   return `${o.kind ?? '?'} ${ns ? `${ns}/` : ''}${o.metadata?.name ?? '?'}`;
 }
 
+/**
+ * Whether resourceVersion `a` is older than `b`. Kubernetes calls them opaque, but the etcd-backed apiserver issues
+ * increasing integers (its own watch cache compares them so); anything else counts as "not older".
+ */
+export function olderVersion(a: string | undefined, b: string): boolean {
+  if (a === undefined) return true;
+  if (!/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return BigInt(a) < BigInt(b);
+}
+
 export class Applier {
   readonly #api: KubernetesObjectApi;
   readonly counts: WriteCounts = { applied: 0, deleted: 0 };
+  /**
+   * What the apiserver answered to our latest write of each object, until the informer cache has delivered that
+   * version (`observed`): a reconcile that runs before the cache caught up (a burst of events) would otherwise
+   * apply the same object again. The watch delivers every version in order, so any later change (an edit, a
+   * deletion) reaches `observed` after ours and ends the stand-in: drift is still put back.
+   */
+  readonly #written = new Map<string, { uid: string; resourceVersion: string; object: LiveObject }>();
+  readonly #refByUid = new Map<string, string>();
 
   constructor(kc: KubeConfig) {
     this.#api = KubernetesObjectApi.makeApiClient(kc);
   }
 
+  /** Called with every object the informers deliver (added, updated or deleted). */
+  observed(obj: KubernetesObject): void {
+    const uid = obj.metadata?.uid;
+    const ref = uid === undefined ? undefined : this.#refByUid.get(uid);
+    if (ref === undefined || uid === undefined) return;
+    const written = this.#written.get(ref);
+    if (written && !olderVersion(obj.metadata?.resourceVersion, written.resourceVersion)) {
+      this.#written.delete(ref);
+      this.#refByUid.delete(uid);
+    }
+  }
+
   /** Applies `desired` unless `live` is up to date; returns whether it wrote. */
   async apply(desired: KubeObject, live: LiveObject | undefined): Promise<boolean> {
-    if (upToDate(desired, live)) return false;
+    const ref = objectRef(desired);
+    if (upToDate(desired, this.#written.get(ref)?.object ?? live)) return false;
     const body = withAppliedHash(desired);
+    let result: KubernetesObject;
     try {
-      await this.#api.patch(
+      result = await this.#api.patch(
         body as KubernetesObject,
         undefined,
         undefined,
@@ -89,7 +121,12 @@ export class Applier {
         PatchStrategy.ServerSideApply,
       );
     } catch (err) {
-      throw new Error(`apply ${objectRef(desired)}: ${apiErrorMessage(err)}`, { cause: err });
+      throw new Error(`apply ${ref}: ${apiErrorMessage(err)}`, { cause: err });
+    }
+    const { uid, resourceVersion } = result.metadata ?? {};
+    if (uid && resourceVersion) {
+      this.#written.set(ref, { uid, resourceVersion, object: result });
+      this.#refByUid.set(uid, ref);
     }
     this.counts.applied++;
     return true;
@@ -97,6 +134,8 @@ export class Applier {
 
   /** Deletes an object we own; gone already is fine. */
   async delete(obj: KubernetesObject): Promise<void> {
+    this.#written.delete(objectRef(obj));
+    if (obj.metadata?.uid) this.#refByUid.delete(obj.metadata.uid);
     try {
       await this.#api.delete(obj, undefined, undefined, undefined, undefined, 'Background');
       this.counts.deleted++;

@@ -18,6 +18,7 @@ import {
   MANAGED_BY_LABEL,
   MESH_NAME,
   OWNER_KIND_LABEL,
+  PROXY_KIND_LABEL,
   WAYPOINT_CLASSES,
   WAYPOINT_CONTROLLER,
   type ClusterFacts,
@@ -205,7 +206,9 @@ export class MeshReconciler {
   ): Promise<void> {
     const owned = this.#d.caches.owned;
     const waypoints = (owned.Deployment.list() as V1Deployment[]).filter(
-      (d) => d.metadata?.labels?.[OWNER_KIND_LABEL] === 'Gateway',
+      (d) =>
+        d.metadata?.labels?.[OWNER_KIND_LABEL] === 'Gateway' &&
+        d.metadata.labels[PROXY_KIND_LABEL] !== 'gateway',
     );
     const status = meshComponentStatus(
       {

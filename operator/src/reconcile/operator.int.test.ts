@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MANAGED_BY, MANAGED_BY_LABEL, type KubeObject } from '../render/contract.ts';
 import { renderMesh } from '../render/mesh.ts';
 import { RELEASE_FACTS } from '../render/release.ts';
+import { renderIngressGateway } from '../render/ingress-gateway.ts';
 import { renderWaypoint } from '../render/waypoint.ts';
 import { Operator } from './operator.ts';
 import { isSubset } from './subset.ts';
@@ -59,6 +60,7 @@ function startOperator(identity: string): Operator {
     facts: RELEASE_FACTS,
     renderMesh,
     renderWaypoint,
+    renderIngress: renderIngressGateway,
     lease: { durationMs: 2_000, renewEveryMs: 300, renewDeadlineMs: 1_500, retryEveryMs: 200 },
     log: () => undefined,
   });
@@ -278,6 +280,54 @@ describe('Operator', { timeout: 120_000 }, () => {
     expect(condition(refused as never, 'Programmed')?.status).toBe('False');
     expect((await managedObjects()).filter((o) => o.includes('wp-refused/'))).toEqual([]);
     await until('Mesh counts the waypoint', async () => (await getMesh()).status?.waypoints?.total === 1);
+  });
+
+  it('provisions an ingress Gateway of class istio as <gateway>-istio, Programmed once its Service has an address', async () => {
+    const ingress = (name: string, annotations?: Record<string, string>): Gateway => ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name, namespace: 'wp-allowed', ...(annotations ? { annotations } : {}) },
+      spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
+    });
+    await custom.createNamespacedCustomObject({
+      ...GATEWAYS,
+      namespace: 'wp-allowed',
+      body: ingress('internal', { 'networking.istio.io/service-type': 'ClusterIP' }),
+    });
+    await custom.createNamespacedCustomObject({
+      ...GATEWAYS,
+      namespace: 'wp-allowed',
+      body: ingress('public'),
+    });
+    const read = async (name: string) =>
+      (await custom.getNamespacedCustomObject({ ...GATEWAYS, namespace: 'wp-allowed', name })) as Gateway;
+    const internal = await until('ClusterIP gateway Programmed', async () => {
+      const g = await read('internal');
+      return condition(g, 'Programmed')?.status === 'True' && g;
+    });
+    const svc = await core.readNamespacedService({ name: 'internal-istio', namespace: 'wp-allowed' });
+    expect(svc.spec?.type).toBe('ClusterIP');
+    expect(svc.spec?.ports?.map((p) => p.port)).toEqual([80, 15021]);
+    expect(internal.status?.addresses).toEqual([{ type: 'IPAddress', value: svc.spec?.clusterIP }]);
+    expect(internal.status?.listeners?.[0]).toMatchObject({ name: 'http', attachedRoutes: 0 });
+    const sa = await core.readNamespacedServiceAccount({ name: 'internal-istio', namespace: 'wp-allowed' });
+    expect(sa.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Gateway', name: 'internal' });
+    await apps.readNamespacedDeployment({ name: 'internal-istio', namespace: 'wp-allowed' });
+
+    // A LoadBalancer Service without a load balancer in this cluster: accepted, not programmed, and says why.
+    const pub = await until('LoadBalancer gateway waiting', async () => {
+      const g = await read('public');
+      return condition(g, 'Programmed')?.reason === 'AddressNotAssigned' && g;
+    });
+    expect(condition(pub, 'Accepted')?.status).toBe('True');
+    expect(
+      (await core.readNamespacedService({ name: 'public-istio', namespace: 'wp-allowed' })).spec?.type,
+    ).toBe('LoadBalancer');
+    // Ingress gateways are not waypoints in the Mesh status.
+    await until(
+      'Mesh still counts one waypoint',
+      async () => (await getMesh()).status?.waypoints?.total === 1,
+    );
   });
 
   it('reports a Mesh that is wrong in meaning as Degraded and keeps running', async () => {

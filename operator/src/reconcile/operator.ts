@@ -16,7 +16,7 @@ import { Applier } from './apply.ts';
 import { operatorCaches, type ChangeHandler, type OperatorCaches } from './caches.ts';
 import { LeaderElector } from './leader-election.ts';
 import { MeshReconciler } from './mesh-reconciler.ts';
-import { gatewayKey, WaypointReconciler } from './waypoint-reconciler.ts';
+import { gatewayKey, GatewayReconciler, type GatewayRouteFacts } from './gateway-reconciler.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface OperatorOptions {
@@ -26,6 +26,9 @@ export interface OperatorOptions {
   readonly facts: ClusterFacts;
   readonly renderMesh: (mesh: Mesh, facts: ClusterFacts) => KubeObject[];
   readonly renderWaypoint: (gateway: Gateway, mesh: Mesh, facts: ClusterFacts) => KubeObject[];
+  readonly renderIngress: (gateway: Gateway, mesh: Mesh, facts: ClusterFacts) => KubeObject[];
+  /** ReferenceGrants and attached-route counts for ingress Gateway status (from route translation). */
+  readonly routeFacts?: () => GatewayRouteFacts;
   /** @default 'cluster.local' */
   readonly clusterDomain?: string;
   /** Namespace of the leader-election Lease. @default COMPONENT_NAMESPACE */
@@ -55,7 +58,7 @@ export class Operator {
   readonly caches: OperatorCaches;
   readonly applier: Applier;
   readonly meshReconciler: MeshReconciler;
-  readonly waypointReconciler: WaypointReconciler;
+  readonly gatewayReconciler: GatewayReconciler;
   readonly #elector: LeaderElector;
   readonly #log: (line: string) => void;
   #queues: Queues | undefined;
@@ -95,12 +98,14 @@ export class Operator {
       now,
       log: this.#log,
     });
-    this.waypointReconciler = new WaypointReconciler({
+    this.gatewayReconciler = new GatewayReconciler({
       kc: o.kc,
       caches: this.caches,
       applier: this.applier,
       facts: o.facts,
-      render: o.renderWaypoint,
+      renderWaypoint: o.renderWaypoint,
+      renderIngress: o.renderIngress,
+      ...(o.routeFacts ? { routeFacts: o.routeFacts } : {}),
       isLeader,
       clusterDomain: o.clusterDomain ?? 'cluster.local',
       now,
@@ -134,7 +139,7 @@ export class Operator {
     const log = this.#log;
     this.#queues = {
       mesh: new WorkQueue({ reconcile: this.meshReconciler.reconcile, log }),
-      waypoints: new WorkQueue({ reconcile: this.waypointReconciler.reconcile, log }),
+      waypoints: new WorkQueue({ reconcile: this.gatewayReconciler.reconcile, log }),
     };
     // A new leader resyncs everything: it cannot know what the previous one finished.
     for (const m of this.caches.meshes.list()) this.#queues.mesh.add(m.metadata.name ?? '');
@@ -147,6 +152,11 @@ export class Operator {
     this.#queues = undefined;
   }
 
+  /** Route attachments or ReferenceGrants may have changed (a new translation): ingress statuses follow. */
+  routesChanged(): void {
+    this.#enqueueAllGateways();
+  }
+
   #enqueueAllGateways(): void {
     for (const g of this.caches.gateways.list()) {
       this.#queues?.waypoints.add(gatewayKey(g.metadata.namespace ?? '', g.metadata.name ?? ''));
@@ -155,6 +165,7 @@ export class Operator {
 
   /** Maps a changed object to the keys whose desired state may depend on it. */
   readonly #onChange: ChangeHandler = (source, obj: KubernetesObject) => {
+    this.applier.observed(obj); // every kind we apply is watched here (owned kinds and GatewayClasses)
     const q = this.#queues;
     if (!q) return;
     const name = obj.metadata?.name ?? '';

@@ -1,7 +1,7 @@
 import type { Gateway, Mesh } from '@ambit/codegen/crds';
 import { describe, expect, it } from 'vitest';
 import { waypointGatewayStatus } from './gateway-status.ts';
-import { admitWaypoint } from './waypoint-admission.ts';
+import { admitIngressGateway, admitWaypoint } from './waypoint-admission.ts';
 
 function mesh(waypoints: NonNullable<Mesh['spec']['waypoints']> = {}): Mesh {
   return {
@@ -76,5 +76,31 @@ describe('waypointGatewayStatus', () => {
       ['False', 'Invalid'],
     ]);
     expect(refused.addresses).toBeUndefined();
+  });
+});
+
+describe('admitIngressGateway', () => {
+  const ingress: Gateway = {
+    ...gw,
+    metadata: { name: 'bookinfo-gateway', namespace: 'team-a' },
+    spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
+  };
+
+  it('follows the same allowed namespaces as waypoints, saying gateways', () => {
+    expect(admitIngressGateway(ingress, mesh(), {})).toEqual({ admitted: true });
+    const refused = admitIngressGateway(ingress, mesh({ allowedNamespaces: { names: ['other'] } }), {});
+    expect(refused).toMatchObject({ admitted: false, reason: 'NotAllowed' });
+    expect(!refused.admitted && refused.message).toContain('not allowed to run gateways');
+    expect(admitIngressGateway(ingress, undefined, {})).toMatchObject({ admitted: false, reason: 'Pending' });
+  });
+
+  it('needs no HBONE listener, but a valid Service type annotation', () => {
+    const bad = {
+      ...ingress,
+      metadata: { ...ingress.metadata, annotations: { 'networking.istio.io/service-type': 'Public' } },
+    };
+    const verdict = admitIngressGateway(bad, mesh(), {});
+    expect(verdict).toMatchObject({ admitted: false, reason: 'Invalid' });
+    expect(!verdict.admitted && verdict.message).toContain('networking.istio.io/service-type');
   });
 });

@@ -1,7 +1,9 @@
-// Whether a Gateway of a waypoint class may be provisioned, and why not (pure). The cluster admin decides where
-// waypoints run through `Mesh.spec.waypoints.allowedNamespaces` (DESIGN §3, §8: unset = every namespace).
+// Whether a Gateway of an Ambit class (waypoint or ingress) may be provisioned, and why not (pure). The cluster admin
+// decides where waypoints and gateways run through `Mesh.spec.waypoints.allowedNamespaces` (DESIGN §3, §8: unset =
+// every namespace).
 import type { Gateway, Mesh } from '@ambit/codegen/crds';
 import { MESH_NAME } from '../render/contract.ts';
+import { gatewayServiceType } from '../render/ingress-gateway.ts';
 import { matchesSelector } from './label-selector.ts';
 
 export type Admission =
@@ -9,7 +11,7 @@ export type Admission =
   | {
       readonly admitted: false;
       /** Gateway API `Accepted` reason. */
-      readonly reason: 'NotAllowed' | 'ListenersNotValid' | 'Pending';
+      readonly reason: 'NotAllowed' | 'ListenersNotValid' | 'Pending' | 'Invalid';
       readonly message: string;
     };
 
@@ -18,10 +20,12 @@ function hasHboneListener(gw: Gateway): boolean {
   return gw.spec.listeners.some((l) => l.protocol === 'HBONE' && l.port === 15008);
 }
 
-export function admitWaypoint(
+/** The checks every Ambit Gateway passes: the Mesh exists and allows the Gateway's namespace. */
+function admitPlacement(
   gw: Gateway,
   mesh: Mesh | undefined,
   namespaceLabels: Readonly<Record<string, string>> | undefined,
+  what: 'waypoints' | 'gateways',
 ): Admission {
   if (!mesh || mesh.metadata.deletionTimestamp) {
     return { admitted: false, reason: 'Pending', message: `waiting for the Mesh "${MESH_NAME}"` };
@@ -37,11 +41,21 @@ export function admitWaypoint(
         admitted: false,
         reason: 'NotAllowed',
         message:
-          `namespace "${ns}" is not allowed to run waypoints by Mesh "${MESH_NAME}" ` +
+          `namespace "${ns}" is not allowed to run ${what} by Mesh "${MESH_NAME}" ` +
           `spec.waypoints.allowedNamespaces; ask a cluster admin to add it`,
       };
     }
   }
+  return { admitted: true };
+}
+
+export function admitWaypoint(
+  gw: Gateway,
+  mesh: Mesh | undefined,
+  namespaceLabels: Readonly<Record<string, string>> | undefined,
+): Admission {
+  const placement = admitPlacement(gw, mesh, namespaceLabels, 'waypoints');
+  if (!placement.admitted) return placement;
   if (!hasHboneListener(gw)) {
     return {
       admitted: false,
@@ -49,5 +63,18 @@ export function admitWaypoint(
       message: 'a waypoint needs a listener with protocol HBONE on port 15008 (spec.listeners)',
     };
   }
+  return { admitted: true };
+}
+
+/** An ingress Gateway: placement, then a Service type it can have (listeners are judged one by one in status). */
+export function admitIngressGateway(
+  gw: Gateway,
+  mesh: Mesh | undefined,
+  namespaceLabels: Readonly<Record<string, string>> | undefined,
+): Admission {
+  const placement = admitPlacement(gw, mesh, namespaceLabels, 'gateways');
+  if (!placement.admitted) return placement;
+  const type = gatewayServiceType(gw);
+  if (!type.ok) return { admitted: false, reason: 'Invalid', message: type.message };
   return { admitted: true };
 }

@@ -35,6 +35,8 @@ export const MANAGED_BY = 'ambit-operator';
 export const OWNER_KIND_LABEL = 'ambit.dev/owner-kind';
 /** On a Gateway's objects: the Gateway's name (same namespace), as Istio labels its waypoints. */
 export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
+/** On the objects of a Gateway's proxy: `waypoint` or `gateway` (ingress), so each family is counted apart. */
+export const PROXY_KIND_LABEL = 'ambit.dev/proxy';
 
 /** The GatewayClass controller names Ambit answers to. */
 export const WAYPOINT_CONTROLLER = 'ambit.dev/waypoint-controller';

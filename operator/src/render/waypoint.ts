@@ -4,26 +4,13 @@ import type { Gateway, Mesh } from '@ambit/codegen/crds';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { synth } from './chart.ts';
+import { type ClusterFacts, type KubeObject, type ObjectKind } from './contract.ts';
 import {
-  GATEWAY_NAME_LABEL,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  OWNER_KIND_LABEL,
-  type ClusterFacts,
-  type KubeObject,
-  type ObjectKind,
-} from './contract.ts';
-import { RenderError } from './errors.ts';
-import { gatewayOwnerReference, NAME_LABEL, PART_OF, PART_OF_LABEL } from './labels.ts';
-import {
-  DOWNWARD_ENV,
-  finishPodTemplate,
-  mountControlPlaneCredentials,
-  podLabels,
-  proxyEnv,
-  pullSecretFields,
-  setPodSpecFields,
-} from './pod-spec.ts';
+  gatewayProxyPlacement,
+  ProxyDeployment,
+  proxyObjectMetadata,
+  proxySelector,
+} from './proxy-deployment.ts';
 import {
   containerSettings,
   imagePullSecrets,
@@ -43,9 +30,6 @@ export const waypointObjectKinds: readonly ObjectKind[] = [
 /** Requests when the Mesh sets none: DESIGN §7 measures ~0.25 vCPU and 60 MB per 1,000 req/s. No limits. */
 export const WAYPOINT_DEFAULT_RESOURCES: Resources = { requests: { cpu: '100m', memory: '128Mi' } };
 
-/** The Istio proxy user: a fixed non-root uid, so file ownership in the image matches. */
-const PROXY_USER = 1337;
-
 export interface WaypointProps {
   /** Namespace and name of the Gateway, which the waypoint's objects share. */
   readonly namespace: string;
@@ -63,70 +47,28 @@ export interface WaypointProps {
   readonly imagePullSecrets?: readonly string[];
 }
 
-function selectorLabels(name: string): Record<string, string> {
-  return { [GATEWAY_NAME_LABEL]: name };
-}
-
-function objectMetadata(props: WaypointProps) {
-  return { name: props.name, namespace: props.namespace, labels: { [NAME_LABEL]: props.name } };
-}
+const selectorLabels = proxySelector;
+const objectMetadata = proxyObjectMetadata;
 
 /** The waypoint's ServiceAccount (its identity) and Deployment. */
 export class WaypointDeployment extends Construct {
   constructor(scope: Construct, id: string, props: WaypointProps) {
     super(scope, id);
-    const { container } = props;
-    const metadata = objectMetadata(props);
-    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata,
-      automountToken: false,
-    });
-    const deployment = new kplus.Deployment(this, 'Deployment', {
-      metadata,
-      replicas: 1,
-      select: false,
-      podMetadata: { labels: { ...podLabels(props.name), ...selectorLabels(props.name) } },
-      serviceAccount,
-      // Its only token is the projected control-plane one.
-      automountServiceAccountToken: false,
-      securityContext: { user: PROXY_USER, group: PROXY_USER, ensureNonRoot: true },
-      containers: [
-        {
-          name: 'waypoint',
-          image: container.image,
-          imagePullPolicy: container.imagePullPolicy,
-          ports: [
-            { number: 15008, name: 'hbone' },
-            { number: 15020, name: 'metrics' },
-            { number: 15021, name: 'health' },
-          ],
-          readiness: kplus.Probe.fromHttpGet('/healthz/ready', { port: 15021 }),
-          envVariables: {
-            POD_NAME: DOWNWARD_ENV.POD_NAME,
-            POD_NAMESPACE: DOWNWARD_ENV.POD_NAMESPACE,
-            INSTANCE_IP: DOWNWARD_ENV.INSTANCE_IP,
-            ...proxyEnv(props.trustDomain),
-            WAYPOINT_NAME: kplus.EnvValue.fromValue(props.name),
-            LOG_LEVEL: kplus.EnvValue.fromValue(container.logLevel),
-          },
-          // Meets the `restricted` Pod Security Standard, which the Gateway's namespace may enforce.
-          securityContext: {
-            user: PROXY_USER,
-            group: PROXY_USER,
-            ensureNonRoot: true,
-            privileged: false,
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: [kplus.Capability.ALL] },
-            seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-          },
-        },
+    new ProxyDeployment(this, 'Proxy', {
+      namespace: props.namespace,
+      name: props.name,
+      gatewayName: props.name,
+      containerName: 'waypoint',
+      container: props.container,
+      trustDomain: props.trustDomain,
+      ports: [
+        { number: 15008, name: 'hbone' },
+        { number: 15020, name: 'metrics' },
+        { number: 15021, name: 'health' },
       ],
+      env: { WAYPOINT_NAME: kplus.EnvValue.fromValue(props.name) },
+      ...(props.imagePullSecrets ? { imagePullSecrets: props.imagePullSecrets } : {}),
     });
-    deployment.select(kplus.LabelSelector.of({ labels: selectorLabels(props.name) }));
-    setPodSpecFields(deployment, pullSecretFields(props.imagePullSecrets ?? []));
-    mountControlPlaneCredentials(deployment);
-    finishPodTemplate(deployment, container.resources);
   }
 }
 
@@ -177,12 +119,7 @@ export class WaypointDisruptionBudget extends Construct {
  * controller.
  */
 export function renderWaypoint(gateway: Gateway, mesh: Mesh, facts: ClusterFacts): KubeObject[] {
-  const owner = gatewayOwnerReference(gateway);
-  const { name } = owner;
-  const { namespace } = gateway.metadata;
-  if (!namespace) {
-    throw new RenderError('ERR_RENDER_OWNER_METADATA', `gateway ${name} has no metadata.namespace`);
-  }
+  const { namespace, gatewayName: name, synthOptions } = gatewayProxyPlacement(gateway, 'waypoint');
   const props: WaypointProps = {
     namespace,
     name,
@@ -190,20 +127,9 @@ export function renderWaypoint(gateway: Gateway, mesh: Mesh, facts: ClusterFacts
     trustDomain: trustDomain(mesh.spec),
     imagePullSecrets: imagePullSecrets(mesh.spec),
   };
-  return synth(
-    (scope) => {
-      new WaypointDeployment(scope, 'Deployment', props);
-      new WaypointService(scope, 'Service', props);
-      new WaypointDisruptionBudget(scope, 'DisruptionBudget', props);
-    },
-    {
-      labels: {
-        [MANAGED_BY_LABEL]: MANAGED_BY,
-        [OWNER_KIND_LABEL]: 'Gateway',
-        [GATEWAY_NAME_LABEL]: name,
-        [PART_OF_LABEL]: PART_OF,
-      },
-      owner,
-    },
-  );
+  return synth((scope) => {
+    new WaypointDeployment(scope, 'Deployment', props);
+    new WaypointService(scope, 'Service', props);
+    new WaypointDisruptionBudget(scope, 'DisruptionBudget', props);
+  }, synthOptions);
 }

@@ -18,6 +18,7 @@ import type {
   Rewrite,
   StringMatch,
 } from '@ambit/config';
+import { referenceAllowed } from './reference-grant.ts';
 import { Reason } from './status.ts';
 
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
@@ -141,24 +142,6 @@ function headerMutation(spec: HeaderModifierSpec | undefined): HeaderMutation {
   };
 }
 
-function referencePermitted(
-  grants: readonly ReferenceGrant[],
-  from: RouteRef,
-  toNamespace: string,
-  toName: string,
-): boolean {
-  return grants.some(
-    (g) =>
-      g.metadata.namespace === toNamespace &&
-      g.spec.from.some(
-        (f) => f.group === GATEWAY_GROUP && f.kind === from.kind && f.namespace === from.namespace,
-      ) &&
-      g.spec.to.some(
-        (t) => isCoreGroup(t.group) && t.kind === 'Service' && (t.name === undefined || t.name === toName),
-      ),
-  );
-}
-
 /** The Service id a reference resolves to, or the problem and the id that stands in for it (see above). */
 function resolveServiceRef(
   ref: ObjectRefSpec,
@@ -175,7 +158,11 @@ function resolveServiceRef(
   }
   if (
     namespace !== scope.route.namespace &&
-    !referencePermitted(scope.ctx.referenceGrants, scope.route, namespace, ref.name)
+    !referenceAllowed(
+      scope.ctx.referenceGrants,
+      { group: GATEWAY_GROUP, kind: scope.route.kind, namespace: scope.route.namespace },
+      { group: '', kind: 'Service', namespace, name: ref.name },
+    )
   ) {
     const message = `${field}: no ReferenceGrant in namespace ${namespace} allows ${scope.route.kind}s from ${scope.route.namespace} to reach Service ${ref.name}`;
     return {

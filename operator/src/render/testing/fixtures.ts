@@ -25,6 +25,32 @@ export function waypointGateway(name = 'reviews-waypoint', namespace = 'bookinfo
   };
 }
 
+/** Istio's getting-started ingress: class `istio`, one HTTP listener on 80. */
+export function ingressGateway(
+  name = 'bookinfo-gateway',
+  namespace = 'default',
+  over: Partial<Gateway['spec']> = {},
+  annotations?: Record<string, string>,
+): Gateway {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: {
+      name,
+      namespace,
+      uid: '6f1c1a0e-0000-4000-8000-000000000003',
+      ...(annotations ? { annotations } : {}),
+    },
+    spec: {
+      gatewayClassName: 'istio',
+      listeners: [
+        { name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } },
+      ],
+      ...over,
+    },
+  };
+}
+
 /** The one object of `kind` named `name`; fails the test when there is not exactly one. */
 export function find(objects: readonly KubeObject[], kind: string, name: string): KubeObject {
   const found = objects.filter((o) => o.kind === kind && o.metadata.name === name);
