@@ -124,7 +124,8 @@ async function main(): Promise<void> {
         try {
           controlPlane = await startControlPlane({
             kc,
-            mesh,
+            // Followed for rotation requests, CA settings, and a Mesh deleted and made again (new root).
+            mesh: () => operator.caches.meshes.get(MESH_NAME),
             host: '0.0.0.0',
             port: config.grpcPort,
             clusterDomain: config.clusterDomain,
@@ -158,7 +159,7 @@ async function main(): Promise<void> {
     log(`${signal}: stopping`);
     engine.stop();
     http.close();
-    void controlPlane?.server.close();
+    void controlPlane?.close();
     void Promise.all([operator.stop(), caches.stop()]).finally(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -4,7 +4,15 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { CaError, createRoot, issueWorkloadCertificate, loadRoot, type SigningCa } from './authority.ts';
+import {
+  CaError,
+  createRoot,
+  crossCertify,
+  issueServingCertificate,
+  issueWorkloadCertificate,
+  loadRoot,
+  type SigningCa,
+} from './authority.ts';
 import { formatSpiffeId, parseSpiffeId, type WorkloadIdentity } from './spiffe.ts';
 import { x509 } from './x509.ts';
 
@@ -157,6 +165,57 @@ describe('workload certificates', () => {
     client.destroy();
     server.close();
   });
+});
+
+describe('a rotated root', () => {
+  it('has a subject of its own, so two roots trusted at once are never confused', async () => {
+    const a = await createRoot({ trustDomain: 'cluster.local', ttlMs: 60_000, now });
+    const b = await createRoot({ trustDomain: 'cluster.local', ttlMs: 60_000, now });
+    expect(new X509Certificate(a.certPem).subject).toMatch(
+      /^O=cluster.local\nCN=Ambit mesh root [0-9a-f]{8}$/,
+    );
+    expect(new X509Certificate(a.certPem).subject).not.toBe(new X509Certificate(b.certPem).subject);
+  });
+
+  it.each([
+    ['only the old root (it read root-cert.pem before the rotation)', 'old'],
+    ['only the new root', 'new'],
+    ['both', 'both'],
+  ] as const)(
+    'serves a chain through its cross-certificate that a client trusting %s accepts',
+    async (_name, trusts) => {
+      const old = await loadRoot(await createRoot({ trustDomain: 'cluster.local', ttlMs: 86_400_000, now }));
+      const fresh = await loadRoot(
+        await createRoot({ trustDomain: 'cluster.local', ttlMs: 86_400_000, now }),
+      );
+      const cross = await crossCertify(fresh.certPem, old, now);
+      const crossCert = new X509Certificate(cross);
+      expect(crossCert.subject).toBe(new X509Certificate(fresh.certPem).subject);
+      expect(crossCert.ca).toBe(true);
+      expect(crossCert.verify(new X509Certificate(old.certPem).publicKey)).toBe(true);
+      expect(new Date(crossCert.validTo).getTime()).toBeLessThanOrEqual(old.cert.notAfter.getTime());
+
+      const serving = await issueServingCertificate(fresh, {
+        dnsNames: ['cp.test'],
+        ttlMs: 3_600_000,
+        now: new Date(),
+      });
+      const server = createServer({ cert: [serving.chainPem[0]!, cross].join(''), key: serving.keyPem });
+      server.on('secureConnection', (s: TLSSocket) => s.end());
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const { port } = server.address() as { port: number };
+      const ca = { old: [old.certPem], new: [fresh.certPem], both: [old.certPem, fresh.certPem] }[trusts];
+      const client = connect({ ca, host: '127.0.0.1', port, servername: 'cp.test' });
+      try {
+        await once(client, 'secureConnect');
+        expect(client.authorized).toBe(true);
+      } finally {
+        client.destroy();
+        server.close();
+      }
+    },
+  );
 });
 
 describe('loadRoot', () => {

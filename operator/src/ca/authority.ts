@@ -37,12 +37,17 @@ function pkcs8Pem(der: ArrayBuffer): string {
   return x509.PemConverter.encode(der, 'PRIVATE KEY') + '\n';
 }
 
-/** A self-signed ECDSA P-256 root for a trust domain. */
+/**
+ * A self-signed ECDSA P-256 root for a trust domain. Each root's subject is its own (a generation suffix in the CN):
+ * during a rotation two roots are trusted at once, and a chain builder that finds issuers by name must not confuse
+ * them.
+ */
 export async function createRoot(opts: { trustDomain: string; ttlMs: number; now: Date }): Promise<PemPair> {
   const keys = await globalThis.crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
+  const serialNumber = randomSerial();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name: `O=${opts.trustDomain}, CN=Ambit mesh root`,
+    serialNumber,
+    name: `O=${opts.trustDomain}, CN=Ambit mesh root ${serialNumber.slice(0, 8)}`,
     notBefore: new Date(opts.now.getTime() - BACKDATE_MS),
     notAfter: new Date(opts.now.getTime() + opts.ttlMs),
     signingAlgorithm: ALGORITHM,
@@ -81,6 +86,35 @@ export async function loadRoot(pair: PemPair): Promise<SigningCa> {
     throw new CaError('ERR_CA_ROOT', 'root key does not match the root certificate');
   }
   return { certPem: pair.certPem, cert, key };
+}
+
+/**
+ * `root`'s certificate re-issued by `issuer` (a cross-certificate): same subject, key and key identifier, CA:TRUE,
+ * signed by the older root. The control plane's serving chain carries it after a rotation, so a proxy that still
+ * trusts only the older root (it read `root-cert.pem` before the rotation) verifies a serving certificate from the
+ * new one; a proxy that trusts the new root finds it in its store first and never uses this.
+ */
+export async function crossCertify(root: string, issuer: SigningCa, now: Date): Promise<string> {
+  const subject = new x509.X509Certificate(root);
+  const notAfter = new Date(Math.min(subject.notAfter.getTime(), issuer.cert.notAfter.getTime()));
+  const skid = subject.getExtension(x509.SubjectKeyIdentifierExtension);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: subject.subject,
+    issuer: issuer.cert.subject,
+    notBefore: new Date(Math.max(subject.notBefore.getTime(), now.getTime() - BACKDATE_MS)),
+    notAfter,
+    signingAlgorithm: ALGORITHM,
+    publicKey: subject.publicKey,
+    signingKey: issuer.key,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      ...(skid ? [skid] : [await x509.SubjectKeyIdentifierExtension.create(subject.publicKey)]),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer.cert),
+    ],
+  });
+  return cert.toString('pem') + '\n';
 }
 
 export interface IssuedCertificate {

@@ -11,8 +11,8 @@ export interface CertificateServiceOptions {
   readonly facts: RequestPolicyFacts;
   /** The current signing root and trust bundle (rotation swaps them). */
   ca(): { signing: SigningCa; bundle: readonly string[] };
-  /** Longest lifetime a caller may ask for; also the default. */
-  readonly maxTtlMs: number;
+  /** Longest lifetime a caller may ask for; also the default (a function: it may change with the Mesh). */
+  readonly maxTtlMs: number | (() => number);
   now(): Date;
   log?(line: string): void;
 }
@@ -42,12 +42,13 @@ export function certificateHandler(opts: CertificateServiceOptions) {
         );
         return fail(callback, GrpcStatus.PERMISSION_DENIED, decision.message);
       }
-      const asked = call.request.ttlSeconds > 0 ? call.request.ttlSeconds * 1000 : opts.maxTtlMs;
+      const maxTtlMs = typeof opts.maxTtlMs === 'number' ? opts.maxTtlMs : opts.maxTtlMs();
+      const asked = call.request.ttlSeconds > 0 ? call.request.ttlSeconds * 1000 : maxTtlMs;
       const { signing, bundle } = opts.ca();
       const issued = await issueWorkloadCertificate(signing, {
         csrPem: call.request.csrPem,
         identity,
-        ttlMs: Math.min(asked, opts.maxTtlMs),
+        ttlMs: Math.min(asked, maxTtlMs),
         now: opts.now(),
       });
       callback(null, { certChainPem: [...issued.chainPem], trustBundlePem: [...bundle] });
