@@ -3,7 +3,7 @@
 // config engine that reports enrollment and warnings on the Mesh, and the health endpoints. SIGTERM stops acting,
 // releases the lease (so another replica takes over at once) and exits.
 import { KubeConfig } from '@kubernetes/client-node';
-import type { ClusterConfig, MeshSettings } from './translate/cluster-config.ts';
+import { attachedRouteCounts, type ClusterConfig, type MeshSettings } from './translate/cluster-config.ts';
 import { clusterCaches } from './engine/caches.ts';
 import { ConfigEngine } from './engine/config-engine.ts';
 import { enrollmentSummary, MAX_REJECTIONS, MeshConfigStatusWriter } from './engine/mesh-config-status.ts';
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
 
   const statusWriter = new MeshConfigStatusWriter(kc, MESH_NAME);
   let lastConfig: ClusterConfig | undefined;
+  let attachedRoutes = new Map<string, Map<string, number>>();
   let controlPlane: RunningControlPlane | undefined;
   const rejections: NackReport[] = [];
   const writeConfigStatus = (): void => {
@@ -71,7 +72,8 @@ async function main(): Promise<void> {
     renderIngress: renderIngressGateway,
     routeFacts: () => ({
       referenceGrants: caches.referenceGrants.list(),
-      attachedRoutes: () => 0,
+      attachedRoutes: (namespace, gateway, listener) =>
+        attachedRoutes.get(`${namespace}/${gateway}`)?.get(listener) ?? 0,
     }),
     onWarnings: writeConfigStatus,
     onStartedLeading: () => {
@@ -98,6 +100,7 @@ async function main(): Promise<void> {
     mesh: meshSettings,
     onConfig: (c) => {
       lastConfig = c;
+      attachedRoutes = attachedRouteCounts(c.routeStatuses);
       operator.routesChanged();
       controlPlane?.config.update(c);
       writeConfigStatus();

@@ -9,7 +9,6 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
@@ -29,6 +28,7 @@ import {
   transparentServer,
   type NsProcess,
 } from './testing/netns.ts';
+import { freePort, until } from '@ambit/e2e/testing';
 
 const rand = randomBytes(3).toString('hex');
 const subnet = `10.250.${randomBytes(1)[0] ?? 7}`;
@@ -37,16 +37,6 @@ const B = `ambit-na-${rand}b`;
 const A_IP = `${subnet}.1`;
 const B_IP = `${subnet}.2`;
 const PROBE_IP = '169.254.7.127';
-
-async function until<T>(what: string, f: () => T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('in-pod redirect in real netns', () => {
   const rules = new NetnsRules();
@@ -152,16 +142,6 @@ function execFileP(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(opts.input ?? '');
   });
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
-  s.close();
-  await once(s, 'close');
-  return port;
 }
 
 describe('(d) the agent process against the apiserver', { timeout: 90_000 }, () => {

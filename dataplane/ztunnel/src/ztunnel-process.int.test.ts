@@ -6,12 +6,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
-import net, { createServer } from 'node:net';
+import net from 'node:net';
 import { join } from 'node:path';
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { connectSocket, openListener } from '@ambit/native';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTwoNodes, type TwoNodes } from './testing/two-nodes.ts';
+import { freePort, until } from '@ambit/e2e/testing';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
 const TAG = `azp${process.pid % 10000}`;
@@ -22,29 +23,6 @@ kc.loadFromFile(inject('kubeconfigPath'));
 const core = kc.makeApiClient(CoreV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
 const MESHES = { group: 'ambit.dev', version: 'v1alpha1', plural: 'meshes' };
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as net.AddressInfo;
-  s.close();
-  return port;
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last = '';
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 interface Proc {
   readonly p: ChildProcess;

@@ -1,8 +1,8 @@
-// Writes the Gateway API status of mesh routes (HTTPRoute/GRPCRoute with Service parents): `status.parents`, one
-// entry per Service parent under Ambit's controller name, so `kubectl get httproute -o yaml` says whether the route
+// Writes the Gateway API status of routes (HTTPRoute/GRPCRoute): `status.parents`, one entry per Service parent
+// (under the waypoint controller's name) and per ingress Gateway parent of ours (under the gateway controller's), so `kubectl get httproute -o yaml` says whether the route
 // is accepted and its references resolve. Written only when it changed since the last write.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { WAYPOINT_CONTROLLER } from '../render/contract.ts';
+import { GATEWAY_CONTROLLER, WAYPOINT_CONTROLLER } from '../render/contract.ts';
 import type { RouteStatus } from '../translate/gateway-routes.ts';
 import { conditionsToWrite } from './object-status.ts';
 
@@ -40,7 +40,7 @@ export class RouteStatusWriter {
       const previous = this.#written.get(key);
       const parents: WrittenParent[] = s.parents.map((p, i) => ({
         parentRef: p.parentRef,
-        controllerName: WAYPOINT_CONTROLLER,
+        controllerName: p.controller === 'gateway' ? GATEWAY_CONTROLLER : WAYPOINT_CONTROLLER,
         conditions: conditionsToWrite(p.conditions, previous?.[i]?.conditions, now),
       }));
       if (previous && JSON.stringify(previous) === JSON.stringify(parents)) continue;
@@ -52,7 +52,7 @@ export class RouteStatusWriter {
             plural,
             namespace: s.route.namespace,
             name: s.route.name,
-            // A merge patch of `parents`: the list is atomic in the CRD, and ours are the Service parents only.
+            // A merge patch of `parents`: the list is atomic in the CRD, and holds only the parents that are ours.
             body: { status: { parents } },
           },
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),

@@ -19,6 +19,7 @@ import { renderIngressGateway } from '../render/ingress-gateway.ts';
 import { renderWaypoint } from '../render/waypoint.ts';
 import { Operator } from './operator.ts';
 import { isSubset } from './subset.ts';
+import { until } from '@ambit/e2e/testing';
 
 const kubeconfigPath = inject('kubeconfigPath');
 const kc = new KubeConfig();
@@ -29,22 +30,6 @@ const custom = kc.makeApiClient(CustomObjectsApi);
 const objects = KubernetesObjectApi.makeApiClient(kc);
 const MESHES = { group: 'ambit.dev', version: 'v1alpha1', plural: 'meshes' };
 const GATEWAYS = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'gateways' };
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const getMesh = async (name = 'default') =>
   (await custom.getClusterCustomObject({ ...MESHES, name })) as Mesh;

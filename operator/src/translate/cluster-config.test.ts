@@ -1,10 +1,10 @@
 // The whole translation on a bookinfo-like cluster: records, per-object status, Mesh warnings, last good config.
 import { authorize, type Workload } from '@ambit/config';
-import type { AuthorizationPolicy, Gateway, PeerAuthentication } from '@ambit/codegen/crds';
+import type { AuthorizationPolicy, Gateway, HTTPRoute, PeerAuthentication } from '@ambit/codegen/crds';
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { waypointScope, ztunnelScope } from '../distribute/scope.ts';
-import { translateCluster, type ClusterSnapshot } from './cluster-config.ts';
+import { attachedRouteCounts, translateCluster, type ClusterSnapshot } from './cluster-config.ts';
 
 const ns = (name: string, labels: Record<string, string> = {}): V1Namespace => ({
   metadata: { name, labels },
@@ -272,5 +272,50 @@ describe('translateCluster', () => {
     const scoped = waypointScope(c, { namespace: 'default', name: 'waypoint' });
     expect([...scoped.authorizations.keys()]).toEqual(['default/productpage-l7']);
     expect(ztunnelScope(c, 'node-a').authorizations.has('default/productpage-l7')).toBe(false);
+  });
+
+  it('attaches an HTTPRoute to the bookinfo ingress Gateway, counts it on the listener, and refuses another namespace', () => {
+    const ingress: Gateway = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'bookinfo-gateway', namespace: 'default' },
+      spec: {
+        gatewayClassName: 'istio',
+        listeners: [
+          { name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } },
+        ],
+      },
+    };
+    const route = (namespace: string, backend: string): HTTPRoute => ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'bookinfo', namespace },
+      spec: {
+        parentRefs: [{ name: 'bookinfo-gateway', namespace: 'default' }],
+        rules: [{ backendRefs: [{ name: backend, namespace: 'default', port: 9080 }] }],
+      },
+    });
+    const c = translateCluster({
+      ...snapshot([]),
+      namespaces: [...snapshot([]).namespaces, ns('other')],
+      gateways: [waypoint, ingress],
+      httpRoutes: [route('default', 'productpage'), route('other', 'missing')],
+    });
+    const parentOf = (namespace: string) =>
+      c.routeStatuses.find((s) => s.route.namespace === namespace)?.parents[0];
+    const ok = parentOf('default')!;
+    expect(ok.controller).toBe('gateway');
+    expect(ok.conditions.map((x) => [x.type, x.status, x.reason])).toEqual([
+      ['Accepted', 'True', 'Accepted'],
+      ['ResolvedRefs', 'True', 'ResolvedRefs'],
+    ]);
+    const refused = parentOf('other')!;
+    expect(refused.conditions.map((x) => [x.type, x.status, x.reason])).toEqual([
+      ['Accepted', 'False', 'NotAllowedByListeners'],
+      ['ResolvedRefs', 'False', 'RefNotPermitted'],
+    ]);
+    expect(attachedRouteCounts(c.routeStatuses)).toEqual(
+      new Map([['default/bookinfo-gateway', new Map([['http', 1]])]]),
+    );
   });
 });

@@ -28,6 +28,7 @@ import {
 } from './enrollment.ts';
 import { effectiveMtls, peerAuthenticationIssues } from './peer-authentication.ts';
 import type { RouteStatus } from './gateway-routes.ts';
+import type { IngressGateways } from './ingress-attachment.ts';
 import { translateRouting, type RoutingMemo } from './routing.ts';
 import { translateService, type ServiceTranslation } from './service.ts';
 import {
@@ -44,6 +45,8 @@ import { translateWorkload, type WorkloadTranslation } from './workload.ts';
 
 /** GatewayClasses whose Gateways are waypoints (DESIGN §3). */
 export const WAYPOINT_CLASSES: readonly string[] = ['ambit-waypoint', 'istio-waypoint'];
+/** GatewayClasses whose Gateways are ingress gateways (DESIGN §3). */
+export const INGRESS_CLASSES: readonly string[] = ['ambit', 'istio'];
 
 export interface MeshSettings {
   readonly trustDomain: string;
@@ -127,6 +130,33 @@ function waypointLookup(gateways: readonly Gateway[]): WaypointLookup {
     byKey.set(key(g.metadata.namespace, g.metadata.name), serves);
   }
   return { waypointFor: (ref) => byKey.get(key(ref.namespace, ref.name)) };
+}
+
+/** The Gateways of our ingress classes, for routes with Gateway parents (ingress-attachment.ts). */
+function ingressGateways(
+  gateways: readonly Gateway[],
+  namespaceLabels: (name: string) => Readonly<Record<string, string>> | undefined,
+): IngressGateways {
+  const byKey = new Map(
+    gateways
+      .filter((g) => INGRESS_CLASSES.includes(g.spec.gatewayClassName))
+      .map((g) => [key(g.metadata.namespace, g.metadata.name), g]),
+  );
+  return { gateway: (ns, name) => byKey.get(key(ns, name)), namespaceLabels };
+}
+
+/** Count of routes attached to each listener of each ingress Gateway: `<ns>/<gateway>` → listener → count. */
+export function attachedRouteCounts(statuses: readonly RouteStatus[]): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  for (const s of statuses) {
+    for (const p of s.parents) {
+      if (!p.attached) continue;
+      let listeners = out.get(p.attached.gateway);
+      if (!listeners) out.set(p.attached.gateway, (listeners = new Map<string, number>()));
+      for (const l of p.attached.listeners) listeners.set(l, (listeners.get(l) ?? 0) + 1);
+    }
+  }
+  return out;
 }
 
 function groupBy<T>(items: Iterable<T>, keyOf: (item: T) => string): Map<string, T[]> {
@@ -426,6 +456,7 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
       httpRoutes: snapshot.httpRoutes ?? [],
       grpcRoutes: snapshot.grpcRoutes ?? [],
       referenceGrants: snapshot.referenceGrants ?? [],
+      ingress: ingressGateways(snapshot.gateways, namespaceLabels),
     },
     previous?.routingMemo,
   );

@@ -2,9 +2,10 @@
 // merge of every route on a Service into one route table. The rule parts both kinds share are in route-rules.ts.
 //
 // What an HTTPRoute or GRPCRoute with a Service parentRef becomes, in order:
-//  1. Only parentRefs to a core Service are ours; the rest (Gateways) belong to the ingress translation and get no
-//     status here. A Service parent is accepted when it is in the route's namespace (a producer route), names no
-//     sectionName, and the Service exists with the parentRef's port (if one is given).
+//  1. A parentRef to a core Service is a mesh (GAMMA) parent: accepted when it is in the route's namespace (a
+//     producer route), names no sectionName, and the Service exists with the parentRef's port (if one is given).
+//     A parentRef to an ingress Gateway of ours is judged by ingress-attachment.ts (status and attached listeners
+//     only, so far); a Gateway of another controller gets no status from us.
 //  2. Each (rule, match) pair becomes one RouteRule with exactly that match, named `<Kind>/<ns>/<name>#<rule>.<match>`;
 //     a parentRef port restricts it to that Service port (one copy per port when several parentRefs name ports).
 //  3. A rule that needs something Ambit cannot apply (ExtensionRef or CORS filters, …) answers 500 instead of
@@ -18,6 +19,7 @@
 //  7. Routes of one kind on one Service merge into one table (`<ns>/<service>`), ordered by route-precedence.ts.
 //     HTTPRoutes and GRPCRoutes are never merged (Gateway API); each translator returns its own tables.
 import type { FaultPolicy, RouteMatch, RouteRule, RouteTable, SourceRef } from '@ambit/config';
+import { attachToGateway, isGatewayParent, type Attachment } from './ingress-attachment.ts';
 import { byPrecedence, type Ranked } from './route-precedence.ts';
 import {
   GATEWAY_GROUP,
@@ -47,9 +49,13 @@ export interface RouteParentStatus {
   readonly parentRef: ParentRef;
   /** Accepted and ResolvedRefs, plus PartiallyInvalid when some rules answer 500. */
   readonly conditions: readonly ConditionData[];
+  /** Whose parent this is: a Service (waypoints, the default) or an ingress Gateway. */
+  readonly controller?: 'waypoint' | 'gateway';
+  /** For an accepted Gateway parent: `<ns>/<gateway>` and the listeners the route attached to. */
+  readonly attached?: { readonly gateway: string; readonly listeners: readonly string[] };
 }
 
-/** The status of one route, for its Service parents only. */
+/** The status of one route, for its Service parents and the ingress Gateway parents that are ours. */
 export interface RouteStatus {
   readonly route: SourceRef;
   readonly parents: readonly RouteParentStatus[];
@@ -58,7 +64,7 @@ export interface RouteStatus {
 export interface RouteTranslation {
   /** One per Service with an accepted route, sorted by id. */
   readonly tables: RouteTable[];
-  /** One per route with at least one Service parentRef, in input order. */
+  /** One per route with at least one Service parentRef or Gateway parentRef of ours, in input order. */
   readonly statuses: RouteStatus[];
 }
 
@@ -170,6 +176,35 @@ class RouteIssues {
   invalidMessages(): string {
     return [...this.invalidRules.values()].flat().join('; ');
   }
+}
+
+/** Accepted (or why not), ResolvedRefs and PartiallyInvalid of an ingress Gateway parent. */
+function gatewayParentConditions(
+  attachment: Exclude<Attachment, { kind: 'not-ours' }>,
+  issues: RouteIssues,
+  ruleCount: number,
+): ConditionData[] {
+  const [firstRef] = issues.refs;
+  const resolvedRefs =
+    firstRef === undefined
+      ? condition(RESOLVED_REFS, 'True', Reason.ResolvedRefs, 'all references resolved')
+      : condition(RESOLVED_REFS, 'False', firstRef.reason, issues.refs.map((r) => r.message).join('; '));
+  if (attachment.kind === 'refused')
+    return [condition(ACCEPTED, 'False', attachment.reason, attachment.message), resolvedRefs];
+  const invalid = issues.invalidRules.size;
+  if (invalid > 0 && invalid === ruleCount) {
+    const message = `no rule can be applied, so requests they match are answered 500: ${issues.invalidMessages()}`;
+    return [condition(ACCEPTED, 'False', Reason.UnsupportedValue, message), resolvedRefs];
+  }
+  const accepted = condition(
+    ACCEPTED,
+    'True',
+    Reason.Accepted,
+    `attached to Gateway ${attachment.gateway} listener ${attachment.listeners.join(', ')}`,
+  );
+  if (invalid === 0) return [accepted, resolvedRefs];
+  const partial = `rules that Ambit cannot apply answer 500: ${issues.invalidMessages()}`;
+  return [accepted, resolvedRefs, condition(PARTIALLY_INVALID, 'True', Reason.UnsupportedValue, partial)];
 }
 
 function condition(
@@ -311,18 +346,38 @@ export function translateRoutes<R extends RouteObject, S>(
     const parents = (route.spec.parentRefs ?? [])
       .filter(isServiceParent)
       .map((p) => resolveParent(p, ref, ctx));
-    if (parents.length === 0) continue;
+    const hostnames = route.spec.hostnames ?? [];
+    const ingress = ctx.ingress;
+    const gatewayParents = ingress
+      ? (route.spec.parentRefs ?? []).filter(isGatewayParent).flatMap((p) => {
+          const a = attachToGateway(p, { kind: kind.kind, namespace, hostnames }, ingress);
+          return a.kind === 'not-ours' ? [] : [{ parentRef: p, attachment: a }];
+        })
+      : [];
+    if (parents.length === 0 && gatewayParents.length === 0) continue;
     const issues = new RouteIssues();
-    if (route.spec.hostnames && route.spec.hostnames.length > 0) {
+    if (hostnames.length > 0 && parents.length > 0) {
+      // Notes only go into Service parents' messages; a Gateway parent uses hostnames.
       issues.notes.push('spec.hostnames (a Service parent already decides which requests the route sees)');
     }
     const rules = kind.rules(route, (i) => issues.scope(ref, ctx, i));
+    const gatewayStatuses = gatewayParents.map(({ parentRef, attachment }): RouteParentStatus => ({
+      parentRef,
+      conditions: gatewayParentConditions(attachment, issues, rules.length),
+      controller: 'gateway',
+      ...(attachment.kind === 'attached'
+        ? { attached: { gateway: attachment.gateway, listeners: attachment.listeners } }
+        : {}),
+    }));
     statuses.push({
       route: ref.source,
-      parents: parents.map((p) => ({
-        parentRef: p.parentRef,
-        conditions: parentConditions(p, issues, rules.length),
-      })),
+      parents: [
+        ...parents.map((p) => ({
+          parentRef: p.parentRef,
+          conditions: parentConditions(p, issues, rules.length),
+        })),
+        ...gatewayStatuses,
+      ],
     });
     for (const [service, ports] of attachments(parents)) {
       byService.set(service, [...(byService.get(service) ?? []), ...entries(ref, rules, issues, ports)]);

@@ -18,6 +18,7 @@ import type {
   Rewrite,
   StringMatch,
 } from '@ambit/config';
+import type { IngressGateways } from './ingress-attachment.ts';
 import { referenceAllowed } from './reference-grant.ts';
 import { Reason } from './status.ts';
 
@@ -28,6 +29,8 @@ export interface RouteContext {
   /** The ports of a Service, or undefined when it does not exist. */
   service(namespace: string, name: string): { readonly ports: readonly number[] } | undefined;
   readonly referenceGrants: readonly ReferenceGrant[];
+  /** The ingress Gateways of ours, for routes with Gateway parents (absent: such parents are ignored). */
+  readonly ingress?: IngressGateways;
 }
 
 // Input shapes both route kinds satisfy, so that one function serves both.

@@ -16,6 +16,7 @@ import type {
 } from '@ambit/codegen/crds';
 import { translateDestinationRule, type WorkloadLabels } from './destination-rule.ts';
 import type { RouteStatus } from './gateway-routes.ts';
+import type { IngressGateways } from './ingress-attachment.ts';
 import { translateGrpcRoutes } from './grpc-route.ts';
 import { translateHttpRoutes } from './http-route.ts';
 import { Reason, type ObjectStatus } from './status.ts';
@@ -31,6 +32,8 @@ export interface RoutingSnapshot {
   readonly httpRoutes: readonly HTTPRoute[];
   readonly grpcRoutes: readonly GRPCRoute[];
   readonly referenceGrants: readonly ReferenceGrant[];
+  /** Ingress Gateways of ours (classes `ambit`/`istio`), for routes with Gateway parents. @default none */
+  readonly ingress?: IngressGateways;
 }
 
 /** What the last translation produced per object, so an invalid object's last good output stays in force. */
@@ -97,6 +100,7 @@ export function translateRouting(s: RoutingSnapshot, previous?: RoutingMemo): Ro
   const routeCtx = {
     service: (ns: string, name: string) => byId.get(`${ns}/${name}`),
     referenceGrants: s.referenceGrants,
+    ...(s.ingress ? { ingress: s.ingress } : {}),
   };
   const statuses: ObjectStatus[] = [];
 

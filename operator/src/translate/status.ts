@@ -27,6 +27,11 @@ export const Reason = {
   RefNotPermitted: 'RefNotPermitted',
   /** A backendRef to something other than a Service. */
   InvalidKind: 'InvalidKind',
+  // Routes with a Gateway parent (ingress-attachment.ts).
+  /** No listener of the parent Gateway admits the route's namespace or kind. */
+  NotAllowedByListeners: 'NotAllowedByListeners',
+  /** The listeners that admit the route serve none of its hostnames. */
+  NoMatchingListenerHostname: 'NoMatchingListenerHostname',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
