@@ -153,7 +153,13 @@ for (let n = 0; n < NODES; n++) {
   stream.send({
     request: {
       $case: 'hello',
-      value: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node: `node-${n}`, waypoint: '', protocolVersion: 1 },
+      value: {
+        kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL,
+        node: `node-${n}`,
+        waypoint: '',
+        gateway: '',
+        protocolVersion: 1,
+      },
     },
   });
 }

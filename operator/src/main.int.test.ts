@@ -248,7 +248,7 @@ describe('ambit-operator process', { timeout: 180_000 }, () => {
     const subscribe = (node: string) =>
       new ConfigSubscription({
         client: new pb.ConfigDiscoveryServiceClient(address, channel, options),
-        hello: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node, waypoint: '', protocolVersion: 1 },
+        hello: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node, waypoint: '', gateway: '', protocolVersion: 1 },
         token: () => Promise.resolve(token ?? ''),
         onUpdate: () => undefined,
         initialBackoffMs: 100,

@@ -37,6 +37,11 @@ export interface RouteMatch {
   readonly queryParams: readonly QueryParamMatch[];
   /** The Service port the request came to (VirtualService `port`). */
   readonly port?: number;
+  /**
+   * Ingress tables only: the request's host (lowercase, without port) must equal one of these, or end in the
+   * suffix of a `*.` entry (`*.example.com` takes `a.example.com` and `a.b.example.com`). Absent: any host.
+   */
+  readonly hosts?: readonly string[];
 }
 
 export interface HeaderValue {
@@ -132,9 +137,12 @@ export interface RouteRule {
  * (all its endpoints, unchanged request).
  */
 export interface RouteTable {
-  /** `<namespace>/<service>`. */
+  /** `<namespace>/<service>`, or `gateway:<namespace>/<name>:<port>` for an ingress listener port. */
   readonly id: string;
+  /** The Service; '' for an ingress table. */
   readonly service: string;
+  /** Ingress tables only: the Gateway (`<namespace>/<name>`) and the listener port whose requests they route. */
+  readonly gateway?: { readonly gateway: string; readonly port: number };
   /** `HTTP` or `GRPC` (the latter keeps trailers and answers errors as gRPC status). */
   readonly protocol: 'HTTP' | 'GRPC';
   readonly rules: readonly RouteRule[];

@@ -91,6 +91,28 @@ describe('route tables and destination policies on the wire', () => {
     expect(destinationPolicyFromProto(destinationPolicyToProto(policy))).toEqual(policy);
   });
 
+  it('carry an ingress table (gateway port, hosts per match) and check its id and hostnames', () => {
+    const ingress: RouteTable = {
+      ...table,
+      id: 'gateway:default/gw:80',
+      service: '',
+      gateway: { gateway: 'default/gw', port: 80 },
+      rules: [{ ...table.rules[0]!, matches: [{ headers: [], queryParams: [], hosts: ['*.shop.example'] }] }],
+    };
+    expect(routeTableFromProto(routeTableToProto(ingress))).toEqual(ingress);
+    const wrongId = routeTableToProto({ ...ingress, id: 'default/gw' });
+    expect(() => routeTableFromProto(wrongId)).toThrow(/id must be "gateway:default\/gw:80"/);
+    const badHost = routeTableToProto(ingress);
+    badHost.rules[0]!.matches[0]!.hosts = ['shop..example'];
+    expect(() => routeTableFromProto(badHost)).toThrow(
+      /rules\[0\]\.matches\[0\]\.hosts\[0\]: "shop..example" is not a hostname/,
+    );
+    // Upper case is normalised, as hostnames compare without case.
+    const upper = routeTableToProto(ingress);
+    upper.rules[0]!.matches[0]!.hosts = ['WWW.Shop.Example'];
+    expect(routeTableFromProto(upper).rules[0]?.matches[0]?.hosts).toEqual(['www.shop.example']);
+  });
+
   it('reject a record with a regex that does not compile, naming the field', () => {
     const bad = routeTableToProto({
       ...table,

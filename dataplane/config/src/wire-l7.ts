@@ -71,6 +71,7 @@ function matchTo(m: RouteMatch): pb.RouteMatch {
       ...(q.value ? { value: stringMatchTo(q.value) } : {}),
     })),
     ...(m.port !== undefined ? { port: m.port } : {}),
+    hosts: [...(m.hosts ?? [])],
   };
 }
 
@@ -131,6 +132,7 @@ export function routeTableToProto(t: RouteTable): pb.RouteTable {
       t.protocol === 'GRPC' ? pb.RouteProtocol.ROUTE_PROTOCOL_GRPC : pb.RouteProtocol.ROUTE_PROTOCOL_HTTP,
     rules: t.rules.map(ruleTo),
     sources: t.sources.map(sourceTo),
+    ...(t.gateway ? { gateway: { gateway: t.gateway.gateway, port: t.gateway.port } } : {}),
   };
 }
 
@@ -239,6 +241,9 @@ function ruleFrom(r: pb.RouteRule, d: Decoder, i: number): RouteRule {
         return { name: q.name, ...(value ? { value } : {}) };
       }),
       ...(m.port !== undefined ? { port: d.port(m.port, `${f}.matches[${j}].port`) } : {}),
+      ...(m.hosts.length > 0
+        ? { hosts: m.hosts.map((h, k) => hostFrom(h, d, `${f}.matches[${j}].hosts[${k}]`)) }
+        : {}),
     };
   });
   const redirect = r.redirect;
@@ -318,12 +323,35 @@ function ruleFrom(r: pb.RouteRule, d: Decoder, i: number): RouteRule {
   };
 }
 
+/** A route host: a DNS name or `*.` and a DNS name, lowercase (Gateway API hostname rules). */
+const HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function hostFrom(h: string, d: Decoder, field: string): string {
+  const host = h.toLowerCase();
+  if (host.length > 253 || !HOST.test(host)) d.fail(`${field}: ${JSON.stringify(h)} is not a hostname`);
+  return host;
+}
+
+/** The id an ingress table must have. */
+export function gatewayTableId(gateway: string, port: number): string {
+  return `gateway:${gateway}:${port}`;
+}
+
 export function routeTableFromProto(p: pb.RouteTable): RouteTable {
   const d = new Decoder('RouteTable', p.id);
-  if (p.service !== p.id) d.fail(`service ${JSON.stringify(p.service)} differs from the id`);
+  const g = p.gateway;
+  if (g) {
+    if (p.service !== '') d.fail(`service ${JSON.stringify(p.service)}: an ingress table has none`);
+    d.port(g.port, 'gateway.port');
+    if (p.id !== gatewayTableId(g.gateway, g.port))
+      d.fail(
+        `id must be ${JSON.stringify(gatewayTableId(g.gateway, g.port))} for gateway ${g.gateway} port ${g.port}`,
+      );
+  } else if (p.service !== p.id) d.fail(`service ${JSON.stringify(p.service)} differs from the id`);
   return {
     id: p.id,
     service: p.service,
+    ...(g ? { gateway: { gateway: g.gateway, port: g.port } } : {}),
     protocol: p.protocol === pb.RouteProtocol.ROUTE_PROTOCOL_GRPC ? 'GRPC' : 'HTTP',
     rules: p.rules.map((r, i) => ruleFrom(r, d, i)),
     sources: p.sources.map(sourceFrom),

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
         kind: pb.ProxyKind.PROXY_KIND_WAYPOINT,
         node: '',
         waypoint: `${settings.namespace}/${settings.name}`,
+        gateway: '',
         protocolVersion: 1,
       },
       token,

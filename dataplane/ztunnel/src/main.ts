@@ -54,7 +54,13 @@ async function main(): Promise<void> {
   } else if (settings.controlPlane) {
     subscription = new ConfigSubscription({
       client: new pb.ConfigDiscoveryServiceClient(settings.controlPlane, await channel(), channelOptions),
-      hello: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node: settings.node, waypoint: '', protocolVersion: 1 },
+      hello: {
+        kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL,
+        node: settings.node,
+        waypoint: '',
+        gateway: '',
+        protocolVersion: 1,
+      },
       token,
       onUpdate: (next, rejected) => {
         for (const r of rejected) log(`config ${next.version}: rejected ${r.kind} ${r.id}: ${r.reason}`);

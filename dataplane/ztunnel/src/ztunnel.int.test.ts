@@ -253,7 +253,7 @@ describe('ztunnel through network namespaces', { timeout: 180_000 }, () => {
     const subscriptions = (['node-a', 'node-b'] as const).map((node) => {
       const sub: ConfigSubscription = new ConfigSubscription({
         client: new pb.ConfigDiscoveryServiceClient(`127.0.0.1:${port}`, credentials.createInsecure()),
-        hello: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node, waypoint: '', protocolVersion: 1 },
+        hello: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node, waypoint: '', gateway: '', protocolVersion: 1 },
         token: () => Promise.resolve('test'),
         onUpdate: (state) => (node === 'node-a' ? t.za : t.zb).update(state),
         initialBackoffMs: 50,

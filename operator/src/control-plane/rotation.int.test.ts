@@ -216,7 +216,13 @@ describe('CA root rotation on a real apiserver', { timeout: 180_000 }, () => {
     const subClient = new pb.ConfigDiscoveryServiceClient(c.address, c.creds, c.options);
     const sub = new ConfigSubscription({
       client: subClient,
-      hello: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node: NODE, waypoint: '', protocolVersion: 1 },
+      hello: {
+        kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL,
+        node: NODE,
+        waypoint: '',
+        gateway: '',
+        protocolVersion: 1,
+      },
       token: () => Promise.resolve(token),
       onUpdate: () => undefined,
       log: (l) => subscriptionLog.push(l),

@@ -118,7 +118,13 @@ describe('config server deltas', () => {
       stream.send({
         request: {
           $case: 'hello',
-          value: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node: name, waypoint: '', protocolVersion: 1 },
+          value: {
+            kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL,
+            node: name,
+            waypoint: '',
+            gateway: '',
+            protocolVersion: 1,
+          },
         },
       });
       const subscriber: Subscriber =

@@ -134,7 +134,7 @@ function subscribe(port: number, rootPem: string, token: string, node: string) {
   const errors: string[] = [];
   const sub = new ConfigSubscription({
     client,
-    hello: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node, waypoint: '', protocolVersion: 1 },
+    hello: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node, waypoint: '', gateway: '', protocolVersion: 1 },
     token: () => Promise.resolve(token),
     onUpdate: () => undefined,
     log: (l) => errors.push(l),

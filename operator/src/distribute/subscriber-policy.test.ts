@@ -8,6 +8,7 @@ const hello = (kind: pb.ProxyKind, node = '', waypoint = '') => ({
   kind,
   node,
   waypoint,
+  gateway: '',
   protocolVersion: 1,
 });
 const Z = pb.ProxyKind.PROXY_KIND_ZTUNNEL;

@@ -108,7 +108,13 @@ describe('config engine on a real apiserver', { timeout: 60_000 }, () => {
     client = new pb.ConfigDiscoveryServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
     sub = new ConfigSubscription({
       client,
-      hello: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node: NODE, waypoint: '', protocolVersion: 1 },
+      hello: {
+        kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL,
+        node: NODE,
+        waypoint: '',
+        gateway: '',
+        protocolVersion: 1,
+      },
       token: () => Promise.resolve('t'),
       onUpdate: () => undefined,
       initialBackoffMs: 50,
@@ -263,7 +269,13 @@ describe('config engine on a real apiserver', { timeout: 60_000 }, () => {
     call.write({
       request: {
         $case: 'hello',
-        value: { kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL, node: NODE, waypoint: '', protocolVersion: 1 },
+        value: {
+          kind: pb.ProxyKind.PROXY_KIND_ZTUNNEL,
+          node: NODE,
+          waypoint: '',
+          gateway: '',
+          protocolVersion: 1,
+        },
       },
     });
     await vi.waitFor(

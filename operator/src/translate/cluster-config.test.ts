@@ -318,4 +318,59 @@ describe('translateCluster', () => {
       new Map([['default/bookinfo-gateway', new Map([['http', 1]])]]),
     );
   });
+
+  it('builds one ingress table per Gateway listener port: host-specific rules first, 404 for what no route takes', () => {
+    const ingress: Gateway = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'gw', namespace: 'default' },
+      spec: {
+        gatewayClassName: 'ambit',
+        listeners: [
+          { name: 'any', port: 80, protocol: 'HTTP' },
+          { name: 'shop', port: 80, protocol: 'HTTP', hostname: '*.shop.example' },
+        ],
+      },
+    };
+    const route = (name: string, hostnames: string[], backend: string, created: string): HTTPRoute => ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name, namespace: 'default', creationTimestamp: created },
+      spec: {
+        parentRefs: [{ name: 'gw' }],
+        hostnames,
+        rules: [{ backendRefs: [{ name: backend, port: 9080 }] }],
+      },
+    });
+    const c = translateCluster({
+      ...snapshot([]),
+      gateways: [waypoint, ingress],
+      httpRoutes: [
+        route('catch-all', [], 'productpage', '2026-01-01T00:00:00Z'),
+        route('shop', ['www.shop.example'], 'sleep', '2026-02-01T00:00:00Z'),
+      ],
+    });
+    const t = c.routeTables.get('gateway:default/gw:80')!;
+    expect(t.gateway).toEqual({ gateway: 'default/gw', port: 80 });
+    expect(t.service).toBe('');
+    // The exact host beats the younger-is-later rule: www.shop.example first, then the any-host route; the
+    // any-host route matches everything, so no 404 rule is added.
+    expect(t.rules.map((r) => [r.name, r.matches[0]?.hosts, r.backends[0]?.service])).toEqual([
+      ['HTTPRoute/default/shop#0.0', ['www.shop.example'], 'default/sleep'],
+      ['HTTPRoute/default/catch-all#0.0', undefined, 'default/productpage'],
+    ]);
+    // Ingress tables never reach a waypoint.
+    expect([
+      ...waypointScope(c, { namespace: 'default', name: 'waypoint' }).routeTables!.keys(),
+    ]).not.toContain('gateway:default/gw:80');
+    const onlyShop = translateCluster({
+      ...snapshot([]),
+      gateways: [waypoint, ingress],
+      httpRoutes: [route('shop', ['www.shop.example'], 'sleep', '2026-02-01T00:00:00Z')],
+    }).routeTables.get('gateway:default/gw:80')!;
+    expect(onlyShop.rules.at(-1)).toMatchObject({
+      name: 'Gateway/default/gw:80#unmatched',
+      fault: { abort: { status: 404, percent: 100 } },
+    });
+  });
 });

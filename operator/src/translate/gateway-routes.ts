@@ -62,7 +62,7 @@ export interface RouteStatus {
 }
 
 export interface RouteTranslation {
-  /** One per Service with an accepted route, sorted by id. */
+  /** One per Service with an accepted route, sorted by id, then one per ingress Gateway listener port. */
   readonly tables: RouteTable[];
   /** One per route with at least one Service parentRef or Gateway parentRef of ours, in input order. */
   readonly statuses: RouteStatus[];
@@ -325,6 +325,88 @@ function table<S>(service: string, list: readonly Entry<S>[], kind: RouteKind<un
   };
 }
 
+/** Gateway API's first two precedence keys: characters of a matching non-wildcard hostname, then of any hostname. */
+function compareHosts(a: string | undefined, b: string | undefined): number {
+  const exact = (h: string | undefined) => (h === undefined || h.startsWith('*.') ? 0 : h.length);
+  const any = (h: string | undefined) => h?.length ?? 0;
+  return exact(b) - exact(a) || any(b) - any(a);
+}
+
+interface HostRanked<S> {
+  readonly host: string | undefined;
+  readonly inner: S;
+}
+
+/** The rules of a route on one ingress listener port: one entry per (rule, match, served host). */
+function gatewayEntries<S>(
+  route: RouteRef & { readonly creationTimestamp?: string; readonly source: SourceRef },
+  rules: readonly TranslatedRule<S>[],
+  issues: RouteIssues,
+  hosts: readonly string[] | undefined,
+): Entry<HostRanked<S>>[] {
+  return rules.flatMap((rule, ruleIndex) => {
+    const action = issues.invalidRules.has(ruleIndex) ? FAIL_500 : withFallback(rule.action);
+    return rule.matches.flatMap(({ match, specificity }, matchIndex) =>
+      (hosts ?? [undefined]).map((host) => ({
+        specificity: { host, inner: specificity },
+        origin: {
+          ...(route.creationTimestamp === undefined ? {} : { creationTimestamp: route.creationTimestamp }),
+          namespace: route.namespace,
+          name: route.name,
+          ruleIndex,
+          matchIndex,
+        },
+        source: route.source,
+        rule: {
+          name: `${route.kind}/${route.namespace}/${route.name}#${ruleIndex}.${matchIndex}`,
+          matches: [host === undefined ? match : { ...match, hosts: [host] }],
+          ...action,
+        },
+      })),
+    );
+  });
+}
+
+/** An ingress listener port's table: rules by Gateway API precedence, then 404 for a request no route takes. */
+function gatewayTable<S>(
+  gateway: string,
+  port: number,
+  list: readonly Entry<HostRanked<S>>[],
+  kind: RouteKind<unknown, S>,
+): RouteTable {
+  const sorted = list.toSorted(
+    byPrecedence<HostRanked<S>>(
+      (a, b) => compareHosts(a.host, b.host) || kind.compareSpecificity(a.inner, b.inner),
+    ),
+  );
+  const rules = sorted.map((e) => e.rule);
+  const sources = new Map(sorted.map((e) => [`${e.source.namespace}/${e.source.name}`, e.source]));
+  const catchAll = rules.some((r) => {
+    const m = r.matches[0];
+    return m !== undefined && m.hosts === undefined && matchesEverything(m);
+  });
+  const id = `gateway:${gateway}:${port}`;
+  return {
+    id,
+    service: '',
+    gateway: { gateway, port },
+    protocol: kind.protocol,
+    rules: catchAll
+      ? rules
+      : [
+          ...rules,
+          {
+            name: `Gateway/${gateway}:${port}#unmatched`,
+            matches: [{ headers: [], queryParams: [] }],
+            backends: [],
+            fault: { abort: { status: 404, percent: 100 } },
+            mirrors: [],
+          },
+        ],
+    sources: [...sources.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, s]) => s),
+  };
+}
+
 /** Translates every route of one kind: the route tables of the Services they attach to, and their status. */
 export function translateRoutes<R extends RouteObject, S>(
   routes: readonly R[],
@@ -332,6 +414,7 @@ export function translateRoutes<R extends RouteObject, S>(
   kind: RouteKind<R, S>,
 ): RouteTranslation {
   const byService = new Map<string, Entry<S>[]>();
+  const byGatewayPort = new Map<string, { gateway: string; port: number; list: Entry<HostRanked<S>>[] }>();
   const statuses: RouteStatus[] = [];
   for (const route of routes) {
     const namespace = route.metadata.namespace ?? 'default';
@@ -382,9 +465,30 @@ export function translateRoutes<R extends RouteObject, S>(
     for (const [service, ports] of attachments(parents)) {
       byService.set(service, [...(byService.get(service) ?? []), ...entries(ref, rules, issues, ports)]);
     }
+    // Per listener port, the hosts the route serves there (any host if one listener takes every host).
+    const servedByPort = new Map<string, { gateway: string; port: number; hosts: Set<string> | undefined }>();
+    for (const { attachment } of gatewayParents) {
+      if (attachment.kind !== 'attached') continue;
+      for (const { port, hosts } of attachment.serving) {
+        const k = `${attachment.gateway}:${port}`;
+        const slot = servedByPort.get(k) ?? { gateway: attachment.gateway, port, hosts: new Set<string>() };
+        if (hosts === undefined) slot.hosts = undefined;
+        else for (const h of hosts) slot.hosts?.add(h);
+        servedByPort.set(k, slot);
+      }
+    }
+    for (const [k, { gateway, port, hosts }] of servedByPort) {
+      let slot = byGatewayPort.get(k);
+      if (!slot) byGatewayPort.set(k, (slot = { gateway, port, list: [] }));
+      slot.list.push(...gatewayEntries(ref, rules, issues, hosts && [...hosts].sort()));
+    }
   }
+
   const tables = [...byService.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([service, list]) => table(service, list, kind));
-  return { tables, statuses };
+  const ingressTables = [...byGatewayPort.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([, slot]) => gatewayTable(slot.gateway, slot.port, slot.list, kind));
+  return { tables: [...tables, ...ingressTables], statuses };
 }

@@ -1,6 +1,11 @@
 import type { Gateway } from '@ambit/codegen/crds';
 import { describe, expect, it } from 'vitest';
-import { attachToGateway, hostnamesIntersect, type IngressGateways } from './ingress-attachment.ts';
+import {
+  attachToGateway,
+  hostnamesIntersect,
+  servedHosts,
+  type IngressGateways,
+} from './ingress-attachment.ts';
 
 type Listener = Gateway['spec']['listeners'][number];
 
@@ -56,6 +61,7 @@ describe('attachToGateway', () => {
       kind: 'attached',
       gateway: 'infra/gw',
       listeners: ['http', 'https'],
+      serving: [{ port: 80 }, { port: 443 }],
     });
   });
 
@@ -133,5 +139,19 @@ describe('attachToGateway', () => {
     expect(attachToGateway({ name: 'elsewhere', namespace: 'infra' }, route('infra'), g)).toEqual({
       kind: 'not-ours',
     });
+  });
+});
+
+describe('servedHosts', () => {
+  it('is any host without hostnames on either side, else the narrower name of each intersecting pair', () => {
+    expect(servedHosts([], undefined)).toBeUndefined();
+    expect(servedHosts([], '*.example.com')).toEqual(['*.example.com']);
+    expect(servedHosts(['a.example.com', 'B.example.org'], undefined)).toEqual([
+      'a.example.com',
+      'b.example.org',
+    ]);
+    expect(servedHosts(['a.example.com', 'b.example.org'], '*.example.com')).toEqual(['a.example.com']);
+    expect(servedHosts(['*.example.com'], 'shop.example.com')).toEqual(['shop.example.com']);
+    expect(servedHosts(['*.shop.example.com'], '*.example.com')).toEqual(['*.shop.example.com']);
   });
 });

@@ -37,7 +37,13 @@ export interface IngressGateways {
 }
 
 export type Attachment =
-  | { readonly kind: 'attached'; readonly gateway: string; readonly listeners: readonly string[] }
+  | {
+      readonly kind: 'attached';
+      readonly gateway: string;
+      readonly listeners: readonly string[];
+      /** Per attached listener: its port and the hosts the route serves there (absent: any host). */
+      readonly serving: readonly { readonly port: number; readonly hosts?: readonly string[] }[];
+    }
   | { readonly kind: 'refused'; readonly reason: Reason; readonly message: string }
   | { readonly kind: 'not-ours' };
 
@@ -143,5 +149,36 @@ export function attachToGateway(p: GatewayParentRef, route: AttachingRoute, g: I
       `spec.hostnames ${route.hostnames.join(', ')} match no listener hostname of Gateway ${id} (${hosts})`,
     );
   }
-  return { kind: 'attached', gateway: id, listeners: serving.map((l) => l.name) };
+  return {
+    kind: 'attached',
+    gateway: id,
+    listeners: serving.map((l) => l.name),
+    serving: serving.map((l) => {
+      const hosts = servedHosts(route.hostnames, l.hostname);
+      return { port: l.port, ...(hosts ? { hosts } : {}) };
+    }),
+  };
+}
+
+/**
+ * The hosts a route serves on a listener: the intersection of its hostnames with the listener's, each as the more
+ * specific of the pair (Gateway API). Undefined: any host.
+ */
+export function servedHosts(
+  routeHostnames: readonly string[],
+  listenerHostname: string | undefined,
+): string[] | undefined {
+  const listener = listenerHostname?.toLowerCase();
+  const routes = routeHostnames.map((h) => h.toLowerCase());
+  if (routes.length === 0) return listener === undefined ? undefined : [listener];
+  if (listener === undefined) return [...new Set(routes)];
+  const out = new Set<string>();
+  for (const r of routes) {
+    if (!hostnamesIntersect(r, listener)) continue;
+    // The narrower of the two: an exact name over a wildcard; of two wildcards, the longer suffix.
+    if (!r.startsWith('*.')) out.add(r);
+    else if (!listener.startsWith('*.')) out.add(listener);
+    else out.add(r.length >= listener.length ? r : listener);
+  }
+  return [...out];
 }

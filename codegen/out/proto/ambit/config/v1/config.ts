@@ -234,6 +234,7 @@ export const ProxyKind = {
   PROXY_KIND_UNSPECIFIED: "PROXY_KIND_UNSPECIFIED",
   PROXY_KIND_ZTUNNEL: "PROXY_KIND_ZTUNNEL",
   PROXY_KIND_WAYPOINT: "PROXY_KIND_WAYPOINT",
+  PROXY_KIND_GATEWAY: "PROXY_KIND_GATEWAY",
   UNRECOGNIZED: "UNRECOGNIZED",
 } as const;
 
@@ -243,6 +244,7 @@ export namespace ProxyKind {
   export type PROXY_KIND_UNSPECIFIED = typeof ProxyKind.PROXY_KIND_UNSPECIFIED;
   export type PROXY_KIND_ZTUNNEL = typeof ProxyKind.PROXY_KIND_ZTUNNEL;
   export type PROXY_KIND_WAYPOINT = typeof ProxyKind.PROXY_KIND_WAYPOINT;
+  export type PROXY_KIND_GATEWAY = typeof ProxyKind.PROXY_KIND_GATEWAY;
   export type UNRECOGNIZED = typeof ProxyKind.UNRECOGNIZED;
 }
 
@@ -257,6 +259,9 @@ export function proxyKindFromJSON(object: any): ProxyKind {
     case 2:
     case "PROXY_KIND_WAYPOINT":
       return ProxyKind.PROXY_KIND_WAYPOINT;
+    case 3:
+    case "PROXY_KIND_GATEWAY":
+      return ProxyKind.PROXY_KIND_GATEWAY;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -272,6 +277,8 @@ export function proxyKindToNumber(object: ProxyKind): number {
       return 1;
     case ProxyKind.PROXY_KIND_WAYPOINT:
       return 2;
+    case ProxyKind.PROXY_KIND_GATEWAY:
+      return 3;
     case ProxyKind.UNRECOGNIZED:
     default:
       return -1;
@@ -518,6 +525,8 @@ export interface Hello {
   /** waypoint: its Gateway as <namespace>/<name> (must be its own). */
   waypoint: string;
   protocolVersion: number;
+  /** gateway (ingress): its Gateway as <namespace>/<name> (must be its own). */
+  gateway: string;
 }
 
 /** A record the proxy could not take; the rest of the push may still apply. */
@@ -573,7 +582,14 @@ export interface RouteMatch {
   method: string;
   headers: HeaderMatch[];
   queryParams: QueryParamMatch[];
-  port?: number | undefined;
+  port?:
+    | number
+    | undefined;
+  /**
+   * Ingress tables only: the request's host must equal one of these (lowercase), or end in the suffix of a "*."
+   * entry. Empty: any host.
+   */
+  hosts: string[];
 }
 
 export interface HeaderValue {
@@ -655,14 +671,26 @@ export interface RouteRule {
   mirrors: Mirror[];
 }
 
-/** The routes of one Service in precedence order: the first matching rule wins. */
+/**
+ * The routes of one Service in precedence order: the first matching rule wins.
+ * The listener port of an ingress Gateway that a route table serves.
+ */
+export interface GatewayPort {
+  /** <namespace>/<name> of the Gateway. */
+  gateway: string;
+  port: number;
+}
+
 export interface RouteTable {
-  /** <namespace>/<service> */
+  /** <namespace>/<service>, or gateway:<namespace>/<name>:<port> for an ingress listener port. */
   id: string;
+  /** The Service; empty for an ingress table. */
   service: string;
   protocol: RouteProtocol;
   rules: RouteRule[];
   sources: SourceRef[];
+  /** Ingress tables only. */
+  gateway?: GatewayPort | undefined;
 }
 
 export interface ConnectionPool {
@@ -2164,7 +2192,7 @@ export const Authorization: MessageFns<Authorization> = {
 };
 
 function createBaseHello(): Hello {
-  return { kind: ProxyKind.PROXY_KIND_UNSPECIFIED, node: "", waypoint: "", protocolVersion: 0 };
+  return { kind: ProxyKind.PROXY_KIND_UNSPECIFIED, node: "", waypoint: "", protocolVersion: 0, gateway: "" };
 }
 
 export const Hello: MessageFns<Hello> = {
@@ -2180,6 +2208,9 @@ export const Hello: MessageFns<Hello> = {
     }
     if (message.protocolVersion !== 0) {
       writer.uint32(32).uint32(message.protocolVersion);
+    }
+    if (message.gateway !== "") {
+      writer.uint32(42).string(message.gateway);
     }
     return writer;
   },
@@ -2227,6 +2258,14 @@ export const Hello: MessageFns<Hello> = {
             }
 
             message.protocolVersion = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.gateway = reader.string();
             continue;
           }
         }
@@ -2701,7 +2740,7 @@ export const QueryParamMatch: MessageFns<QueryParamMatch> = {
 };
 
 function createBaseRouteMatch(): RouteMatch {
-  return { path: undefined, method: "", headers: [], queryParams: [], port: undefined };
+  return { path: undefined, method: "", headers: [], queryParams: [], port: undefined, hosts: [] };
 }
 
 export const RouteMatch: MessageFns<RouteMatch> = {
@@ -2720,6 +2759,9 @@ export const RouteMatch: MessageFns<RouteMatch> = {
     }
     if (message.port !== undefined) {
       writer.uint32(40).uint32(message.port);
+    }
+    for (const v of message.hosts) {
+      writer.uint32(50).string(v!);
     }
     return writer;
   },
@@ -2775,6 +2817,14 @@ export const RouteMatch: MessageFns<RouteMatch> = {
             }
 
             message.port = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.hosts.push(reader.string());
             continue;
           }
         }
@@ -3711,8 +3761,72 @@ export const RouteRule: MessageFns<RouteRule> = {
   },
 };
 
+function createBaseGatewayPort(): GatewayPort {
+  return { gateway: "", port: 0 };
+}
+
+export const GatewayPort: MessageFns<GatewayPort> = {
+  encode(message: GatewayPort, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.gateway !== "") {
+      writer.uint32(10).string(message.gateway);
+    }
+    if (message.port !== 0) {
+      writer.uint32(16).uint32(message.port);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GatewayPort {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGatewayPort();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.gateway = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseRouteTable(): RouteTable {
-  return { id: "", service: "", protocol: RouteProtocol.ROUTE_PROTOCOL_UNSPECIFIED, rules: [], sources: [] };
+  return {
+    id: "",
+    service: "",
+    protocol: RouteProtocol.ROUTE_PROTOCOL_UNSPECIFIED,
+    rules: [],
+    sources: [],
+    gateway: undefined,
+  };
 }
 
 export const RouteTable: MessageFns<RouteTable> = {
@@ -3731,6 +3845,9 @@ export const RouteTable: MessageFns<RouteTable> = {
     }
     for (const v of message.sources) {
       SourceRef.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.gateway !== undefined) {
+      GatewayPort.encode(message.gateway, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -3786,6 +3903,14 @@ export const RouteTable: MessageFns<RouteTable> = {
             }
 
             message.sources.push(SourceRef.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.gateway = GatewayPort.decode(reader, reader.uint32());
             continue;
           }
         }
