@@ -87,6 +87,7 @@ test: install test-native codegen-check manifests-check typecheck lint format-ch
 bench: install
 	node --expose-gc operator/bench/translate.bench.ts
 	node dataplane/hbone/bench/hbone.bench.ts
+	node dataplane/native/bench/hbone-native.bench.ts
 	node --expose-gc dataplane/ztunnel/bench/ztunnel.bench.ts
 
 cluster-up: install

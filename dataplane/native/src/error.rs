@@ -20,6 +20,7 @@ pub enum Code {
     ConnectRefused,
     ConnectTimeout,
     OriginalDst,
+    Tls,
 }
 
 impl Code {
@@ -35,6 +36,7 @@ impl Code {
             Code::ConnectRefused => "ERR_NATIVE_CONNECT_REFUSED",
             Code::ConnectTimeout => "ERR_NATIVE_CONNECT_TIMEOUT",
             Code::OriginalDst => "ERR_NATIVE_ORIGINAL_DST",
+            Code::Tls => "ERR_NATIVE_TLS",
         }
     }
 }

@@ -1,6 +1,7 @@
 // The typed face of Ambit's one native addon (DESIGN §2, §8; Rust under ./): the network-namespace and socket
-// calls Node lacks. Descriptors come back as numbers that Node then owns (`listen({ fd })`,
-// `new net.Socket({ fd })`), so the byte path stays in JavaScript. Build the addon with `make install-native`.
+// calls Node lacks, whose descriptors come back as numbers that Node then owns (`listen({ fd })`,
+// `new net.Socket({ fd })`), and the native HBONE byte path (issue 12: `listenHbone`, `NativeHboneClient`),
+// where only decisions cross into JavaScript. Build the addon with `make install-native`.
 import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -16,7 +17,8 @@ export type NativeErrorCode =
   | 'ERR_NATIVE_CONNECT'
   | 'ERR_NATIVE_CONNECT_REFUSED'
   | 'ERR_NATIVE_CONNECT_TIMEOUT'
-  | 'ERR_NATIVE_ORIGINAL_DST';
+  | 'ERR_NATIVE_ORIGINAL_DST'
+  | 'ERR_NATIVE_TLS';
 
 const CODES: ReadonlySet<string> = new Set<NativeErrorCode>([
   'ERR_NATIVE_LOAD',
@@ -30,6 +32,7 @@ const CODES: ReadonlySet<string> = new Set<NativeErrorCode>([
   'ERR_NATIVE_CONNECT_REFUSED',
   'ERR_NATIVE_CONNECT_TIMEOUT',
   'ERR_NATIVE_ORIGINAL_DST',
+  'ERR_NATIVE_TLS',
 ]);
 
 export class NativeError extends Error {
@@ -70,11 +73,250 @@ export interface Endpoint {
   readonly port: number;
 }
 
-/** The addon's exports, as lib.rs declares them. */
+/** A workload's certificate and the roots it trusts, all PEM: the shape of `@ambit/hbone`'s `WorkloadTlsMaterial`. */
+export interface NativeTlsMaterial {
+  /** The leaf certificate; it must name exactly one SPIFFE id. */
+  readonly cert: string;
+  /** Its private key (PKCS#8 or SEC1). */
+  readonly key: string;
+  /** Intermediates sent after the leaf. */
+  readonly chain?: readonly string[];
+  /** Every root a peer certificate may chain to (two during a rotation). */
+  readonly trustBundle: readonly string[];
+}
+
+/** Header values carried by a CONNECT (DESIGN §7), as received. */
+export interface NativeConnectHeaders {
+  /** RFC 7239, e.g. `for=10.0.0.7`. */
+  readonly forwarded?: string;
+  readonly baggage?: string;
+  readonly traceparent?: string;
+}
+
+/** One inbound CONNECT, as `@ambit/hbone`'s `Connection`: the facts its decision gets. */
+export interface InboundConnect {
+  /** The original destination `ip:port` (already checked to be one). */
+  readonly authority: string;
+  /** SPIFFE id of the client certificate (chain verified against the listener's trust bundle). */
+  readonly peerIdentity: string;
+  /** TCP peer `ip:port` of the HBONE connection. */
+  readonly peerAddress: string;
+  /** Local `ip:port` the connection arrived on. */
+  readonly localAddress: string;
+  readonly headers: NativeConnectHeaders;
+}
+
+/** How the native side dials a target: inside a netns, marked, from an address. */
+export interface NativeDialOptions {
+  readonly netnsPath?: string;
+  /** SO_MARK, e.g. 0x539 (DESIGN §7). */
+  readonly mark?: number;
+}
+
+/**
+ * The answer to a CONNECT (DESIGN §7): 200 dials `target` (`ip:port`) and splices, answering 503 if the dial
+ * fails; 401 is a policy denial; 503 means nothing to deliver to. A throw or a rejection is answered 503.
+ */
+export type InboundVerdict =
+  | (NativeDialOptions & {
+      readonly status: 200;
+      readonly target: string;
+      /** Dial from this (non-local) address with IP_TRANSPARENT: the caller's, so the workload sees it. */
+      readonly transparentSource?: string;
+    })
+  | { readonly status: 401; readonly reason?: string }
+  | { readonly status: 503; readonly reason?: string };
+
+export interface HboneListenOptions extends ListenerOptions {
+  /** The certificate this listener presents (the destination workload's) and the trust bundle clients must chain to. */
+  readonly tls: NativeTlsMaterial;
+  decide(connect: InboundConnect): InboundVerdict | Promise<InboundVerdict>;
+  /** A decision that threw (it was answered 503). */
+  onDecisionError?(error: unknown, connect: InboundConnect): void;
+}
+
+/** Counters of one native HBONE server. */
+export interface HboneServerStats {
+  readonly connectionsAccepted: number;
+  readonly connectionsOpen: number;
+  /** TLS handshakes that failed (no or untrusted client certificate, not TLS 1.3, ...). */
+  readonly handshakeFailures: number;
+  /** Verified clients whose certificate names no or several SPIFFE ids. */
+  readonly identityFailures: number;
+  /** Clients that did not negotiate ALPN h2. */
+  readonly alpnFailures: number;
+  readonly streamsTotal: number;
+  readonly streamsOpen: number;
+  readonly refused400: number;
+  readonly denied401: number;
+  readonly failed503: number;
+  readonly spliced: number;
+  readonly resets: number;
+  /** From HBONE clients to targets. */
+  readonly bytesIn: number;
+  /** From targets to HBONE clients. */
+  readonly bytesOut: number;
+}
+
+export interface NativeHboneServer {
+  readonly address: Endpoint;
+  /** Certificate and trust bundle for connections accepted from now on (rotation). */
+  setTls(tls: NativeTlsMaterial): void;
+  stats(): HboneServerStats;
+  /** Stops accepting and resets every stream; releases the decision, so Node may exit. */
+  close(): void;
+}
+
+/** One connection accepted by a native outbound listener. */
+export interface OutboundConnect {
+  /** The application's `ip:port`. */
+  readonly sourceAddress: string;
+  /** Where it was going: SO_ORIGINAL_DST after a REDIRECT, else the address it reached. */
+  readonly destination: string;
+  /** The listener's `ip:port` it arrived on. */
+  readonly localAddress: string;
+}
+
+/** Where an outbound connection leaves from. */
+export interface NativeSourceOptions extends NativeDialOptions {
+  /** Bind to this local IPv4 address (the source pod's IP); part of the pool key. */
+  readonly sourceIp?: string;
+}
+
+/**
+ * What to do with one outbound connection (`planOutbound`'s kinds, as data):
+ * - `hbone`: CONNECT to `authority` through `proxy` (both `ip:port`), presenting the certificate set for
+ *   `sourceIdentity` and accepting only a server naming one of `identities`; `forwarded` defaults to
+ *   `for=<source IP>`. Pooled by (sourceIdentity, identities, sourceIp, proxy, netnsPath, mark).
+ * - `passthrough`: plain TCP to `target`.
+ * - `refuse`: reset the connection.
+ * A failure to carry the plan (refused CONNECT, TLS or identity failure, dial error) resets the connection;
+ * so does a decision that throws.
+ */
+export type OutboundPlan =
+  | (NativeSourceOptions & {
+      readonly kind: 'hbone';
+      readonly proxy: string;
+      readonly authority: string;
+      readonly sourceIdentity: string;
+      readonly identities: readonly string[];
+      readonly headers?: NativeConnectHeaders;
+    })
+  | (NativeSourceOptions & { readonly kind: 'passthrough'; readonly target: string })
+  | { readonly kind: 'refuse'; readonly reason?: string };
+
+export interface OutboundListenOptions extends ListenerOptions {
+  decide(connect: OutboundConnect): OutboundPlan | Promise<OutboundPlan>;
+  /** A decision that threw (the connection was reset). */
+  onDecisionError?(error: unknown, connect: OutboundConnect): void;
+}
+
+export interface NativeHboneClientOptions {
+  /** @default 100 (DESIGN §7) */
+  readonly maxStreamsPerConnection?: number;
+  /** Close a pooled connection after it carried no stream for this long. @default 60_000 */
+  readonly idleTimeoutMs?: number;
+  /** Dial + TLS + HTTP/2 preface of a new connection, and a passthrough dial. @default 10_000 */
+  readonly connectTimeoutMs?: number;
+}
+
+/** Counters of one native HBONE client and its listeners. */
+export interface HboneClientStats {
+  /** Connections accepted by its outbound listeners. */
+  readonly accepted: number;
+  /** Reset by a `refuse` plan (or a throwing decision). */
+  readonly refused: number;
+  /** Reset because the plan could not be carried. */
+  readonly failed: number;
+  readonly passthrough: number;
+  readonly hbone: number;
+  readonly connectionsOpened: number;
+  readonly connectionsOpen: number;
+  readonly connectionFailures: number;
+  readonly streamsOpen: number;
+  readonly resets: number;
+  /** From applications to peers. */
+  readonly bytesOut: number;
+  /** From peers to applications. */
+  readonly bytesIn: number;
+  readonly pooledConnections: number;
+  readonly pooledStreams: number;
+}
+
+export interface NativeOutboundListener {
+  readonly address: Endpoint;
+  /** Stops accepting and resets the connections it accepted; releases the decision. */
+  close(): void;
+}
+
+/** The flat objects that cross into Rust (hbone_api.rs); the wrapper below is what callers see. */
+interface RawInboundConnect {
+  readonly peerIdentity: string;
+  readonly peerAddress: string;
+  readonly localAddress: string;
+  readonly authority: string;
+  readonly forwarded?: string;
+  readonly baggage?: string;
+  readonly traceparent?: string;
+}
+
+interface RawInboundVerdict {
+  readonly status: number;
+  readonly target?: string;
+  readonly netnsPath?: string;
+  readonly mark?: number;
+  readonly transparentSource?: string;
+}
+
+interface RawOutboundPlan {
+  readonly kind: string;
+  readonly proxy?: string;
+  readonly authority?: string;
+  readonly sourceIdentity?: string;
+  readonly identities?: readonly string[];
+  readonly target?: string;
+  readonly netnsPath?: string;
+  readonly mark?: number;
+  readonly sourceIp?: string;
+  readonly forwarded?: string;
+  readonly baggage?: string;
+  readonly traceparent?: string;
+}
+
+interface RawHboneServer {
+  readonly address: Endpoint;
+  setTls(tls: NativeTlsMaterial): void;
+  close(): void;
+  stats(): Record<string, number>;
+}
+
+interface RawOutboundListener {
+  readonly address: Endpoint;
+  close(): void;
+}
+
+interface RawHboneClient {
+  setCertificate(identity: string, tls: NativeTlsMaterial): void;
+  removeCertificate(identity: string): boolean;
+  listenOutbound(
+    options: ListenerOptions,
+    decide: (connect: OutboundConnect) => Promise<RawOutboundPlan>,
+  ): RawOutboundListener;
+  stats(): Record<string, number>;
+  close(): void;
+}
+
+/** The addon's exports, as lib.rs and hbone_api.rs declare them. */
 interface Addon {
   openListener(options: ListenerOptions): number;
   connect(options: ConnectOptions): Promise<number>;
   originalDestination(fd: number): Endpoint;
+  listenHbone(
+    options: ListenerOptions,
+    tls: NativeTlsMaterial,
+    decide: (connect: RawInboundConnect) => Promise<RawInboundVerdict>,
+  ): RawHboneServer;
+  HboneClient: new (options?: NativeHboneClientOptions) => RawHboneClient;
 }
 
 const ADDON_FILE = '../ambit_native.node';
@@ -164,4 +406,122 @@ export function originalDestinationOf(socket: net.Socket): Endpoint {
     throw new NativeError('ERR_NATIVE_ARGUMENT', 'the socket has no descriptor (closed, or not TCP)');
   }
   return originalDestination(fd);
+}
+
+/** `fn`, with addon failures turned into `NativeError`s. */
+function native<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw fromAddonError(error);
+  }
+}
+
+function listenerOptions(options: ListenerOptions): ListenerOptions {
+  const { netnsPath, host, port, transparent, backlog } = options;
+  return { netnsPath, host, port, transparent, backlog };
+}
+
+function inboundConnect(raw: RawInboundConnect): InboundConnect {
+  const headers: { forwarded?: string; baggage?: string; traceparent?: string } = {};
+  if (raw.forwarded !== undefined) headers.forwarded = raw.forwarded;
+  if (raw.baggage !== undefined) headers.baggage = raw.baggage;
+  if (raw.traceparent !== undefined) headers.traceparent = raw.traceparent;
+  return {
+    authority: raw.authority,
+    peerIdentity: raw.peerIdentity,
+    peerAddress: raw.peerAddress,
+    localAddress: raw.localAddress,
+    headers,
+  };
+}
+
+function rawVerdict(verdict: InboundVerdict): RawInboundVerdict {
+  if (verdict.status !== 200) return { status: verdict.status };
+  const { status, target, netnsPath, mark, transparentSource } = verdict;
+  return { status, target, netnsPath, mark, transparentSource };
+}
+
+function rawPlan(plan: OutboundPlan): RawOutboundPlan {
+  switch (plan.kind) {
+    case 'refuse':
+      return { kind: 'refuse' };
+    case 'passthrough': {
+      const { kind, target, netnsPath, mark, sourceIp } = plan;
+      return { kind, target, netnsPath, mark, sourceIp };
+    }
+    case 'hbone': {
+      const { kind, proxy, authority, sourceIdentity, identities, netnsPath, mark, sourceIp, headers } = plan;
+      return { kind, proxy, authority, sourceIdentity, identities, netnsPath, mark, sourceIp, ...headers };
+    }
+  }
+}
+
+/**
+ * An HBONE server on a new listener (in `netnsPath` when given): mutual TLS 1.3 with ALPN h2 against `tls`,
+ * HTTP/2 CONNECT streams, one `decide` call per stream, then the bytes in Rust. Keeps Node running until
+ * `close()`, like a `net.Server`.
+ */
+export function listenHbone(options: HboneListenOptions): NativeHboneServer {
+  const decide = async (raw: RawInboundConnect): Promise<RawInboundVerdict> => {
+    const connect = inboundConnect(raw);
+    try {
+      return rawVerdict(await options.decide(connect));
+    } catch (error) {
+      options.onDecisionError?.(error, connect);
+      return { status: 503 };
+    }
+  };
+  const server = native(() => loaded().listenHbone(listenerOptions(options), options.tls, decide));
+  return {
+    address: server.address,
+    setTls: (tls) => native(() => server.setTls(tls)),
+    stats: () => server.stats() as unknown as HboneServerStats,
+    close: () => server.close(),
+  };
+}
+
+/**
+ * The client side of the native HBONE path: certificates per source identity, a connection pool, and
+ * outbound listeners whose connections are carried as their decision plans.
+ */
+export class NativeHboneClient {
+  readonly #raw: RawHboneClient;
+
+  constructor(options: NativeHboneClientOptions = {}) {
+    const Client = loaded().HboneClient;
+    this.#raw = native(() => new Client(options));
+  }
+
+  /** The certificate presented as `identity` on connections opened from now on; it must name that SPIFFE id. */
+  setCertificate(identity: string, tls: NativeTlsMaterial): void {
+    native(() => this.#raw.setCertificate(identity, tls));
+  }
+
+  removeCertificate(identity: string): boolean {
+    return this.#raw.removeCertificate(identity);
+  }
+
+  /** A native listener (in `netnsPath` when given) whose connections are carried as `decide` plans. */
+  listenOutbound(options: OutboundListenOptions): NativeOutboundListener {
+    const decide = async (connect: OutboundConnect): Promise<RawOutboundPlan> => {
+      try {
+        return rawPlan(await options.decide(connect));
+      } catch (error) {
+        options.onDecisionError?.(error, connect);
+        return { kind: 'refuse' };
+      }
+    };
+    const listener = native(() => this.#raw.listenOutbound(listenerOptions(options), decide));
+    return { address: listener.address, close: () => listener.close() };
+  }
+
+  stats(): HboneClientStats {
+    return this.#raw.stats() as unknown as HboneClientStats;
+  }
+
+  /** Closes every listener, pooled connection and stream of this client. */
+  close(): void {
+    this.#raw.close();
+  }
 }

@@ -1,7 +1,10 @@
-//! Ambit's native addon (DESIGN §2, §8): the network-namespace and socket calls Node lacks. This file is
-//! only the JavaScript surface; `netns` and `socket` do the work. Descriptors cross as plain numbers and
-//! Node owns them from then on. `index.ts` is the typed wrapper every caller uses.
+//! Ambit's native addon (DESIGN §2, §8): the network-namespace and socket calls Node lacks, and the HBONE byte
+//! path. This file is the JavaScript surface of the former (`netns` and `socket` do the work; descriptors
+//! cross as plain numbers and Node owns them from then on); `hbone_api` is the surface of the latter (`hbone`
+//! does the work). `index.ts` is the typed wrapper every caller uses.
 mod error;
+mod hbone;
+pub mod hbone_api;
 mod netns;
 mod socket;
 
@@ -26,13 +29,17 @@ pub struct ListenerOptions {
 /// A listening TCP socket in the given netns, as a descriptor for `server.listen({ fd })`.
 #[napi]
 pub fn open_listener(options: ListenerOptions) -> napi::Result<i32> {
-    let request = listener::Listen {
+    Ok(listener::open(&listen_request(&options)?)?.into_raw_fd())
+}
+
+/// Listener options as the socket module takes them; shared with the native HBONE listeners.
+fn listen_request(options: &ListenerOptions) -> napi::Result<listener::Listen> {
+    Ok(listener::Listen {
         addr: addr::endpoint(&options.host, options.port)?,
-        netns: options.netns_path,
+        netns: options.netns_path.clone(),
         transparent: options.transparent.unwrap_or(false),
         backlog: options.backlog.unwrap_or(listener::DEFAULT_BACKLOG),
-    };
-    Ok(listener::open(&request)?.into_raw_fd())
+    })
 }
 
 #[napi(object)]
@@ -75,6 +82,7 @@ pub fn connect(options: ConnectOptions) -> napi::Result<AsyncTask<ConnectTask>> 
             .as_deref()
             .map(addr::ipv4)
             .transpose()?,
+        source: None,
         timeout: options
             .timeout_ms
             .map_or(connect::DEFAULT_TIMEOUT, |ms| Duration::from_millis(ms.into())),

@@ -22,6 +22,8 @@ pub struct Connect {
     pub mark: Option<u32>,
     /// Bind to this (usually non-local) address with IP_TRANSPARENT before connecting.
     pub transparent_source: Option<Ipv4Addr>,
+    /// Bind to this local address (no IP_TRANSPARENT) before connecting; ignored with `transparent_source`.
+    pub source: Option<Ipv4Addr>,
     pub timeout: Duration,
 }
 
@@ -29,24 +31,34 @@ pub struct Connect {
 /// the calling thread (a libuv worker), since the socket already belongs to the namespace.
 pub fn connect(request: &Connect) -> Result<OwnedFd> {
     let deadline = Instant::now() + request.timeout;
-    let fd = netns::run_in(request.netns.as_deref(), || {
-        let fd = tcp_socket()?;
-        if let Some(mark) = request.mark {
-            set_option(&fd, sockopt::Mark, &mark, "SO_MARK")?;
-        }
-        if let Some(source) = request.transparent_source {
-            set_option(&fd, sockopt::IpTransparent, &true, "IP_TRANSPARENT")?;
-            let local = SocketAddrV4::new(source, 0);
-            bind(fd.as_raw_fd(), &SockaddrIn::from(local))
-                .map_err(|errno| NativeError::errno(Code::Bind, format_args!("bind {local}"), errno))?;
-        }
-        Ok(fd)
-    })?;
+    let fd = prepare(request)?;
     match nix::sys::socket::connect(fd.as_raw_fd(), &SockaddrIn::from(request.addr)) {
         Ok(()) => Ok(fd),
         Err(Errno::EINPROGRESS) => wait_connected(fd, request.addr, deadline),
         Err(errno) => Err(connect_error(request.addr, errno)),
     }
+}
+
+/// The socket `connect` connects, not yet connected: created, marked and bound on the namespace thread. The
+/// native byte path connects it on its own event loop.
+pub fn prepare(request: &Connect) -> Result<OwnedFd> {
+    netns::run_in(request.netns.as_deref(), || {
+        let fd = tcp_socket()?;
+        if let Some(mark) = request.mark {
+            set_option(&fd, sockopt::Mark, &mark, "SO_MARK")?;
+        }
+        let local = if let Some(source) = request.transparent_source {
+            set_option(&fd, sockopt::IpTransparent, &true, "IP_TRANSPARENT")?;
+            Some(SocketAddrV4::new(source, 0))
+        } else {
+            request.source.map(|source| SocketAddrV4::new(source, 0))
+        };
+        if let Some(local) = local {
+            bind(fd.as_raw_fd(), &SockaddrIn::from(local))
+                .map_err(|errno| NativeError::errno(Code::Bind, format_args!("bind {local}"), errno))?;
+        }
+        Ok(fd)
+    })
 }
 
 /// The socket is non-blocking, so connect(2) returns at once; poll for writability until the deadline, then
