@@ -143,6 +143,14 @@ describe('ambit-operator process', { timeout: 180_000 }, () => {
       };
       return m.status?.waypoints?.total === 1 && m.status.enrolledNamespaces?.includes('demo');
     });
+    // The waypoint's pod mounts the mesh root from its own namespace: the control plane copies the bundle there.
+    const core = kc.makeApiClient(CoreV1Api);
+    const bundle = async (namespace: string) =>
+      (await core.readNamespacedConfigMap({ name: 'ambit-root-ca', namespace })).data?.['root-cert.pem'];
+    await until('the trust bundle copied into demo', async () => {
+      const copy = await bundle('demo');
+      return copy !== undefined && copy === (await bundle('ambit-system'));
+    });
   });
 
   it("writes where each user policy and route is enforced onto the object's status", async () => {

@@ -133,6 +133,8 @@ async function main(): Promise<void> {
             port: config.grpcPort,
             clusterDomain: config.clusterDomain,
             pods: () => caches.pods.list(),
+            // Their namespaces get a copy of the trust bundle, for the waypoints and gateways running there.
+            gateways: () => operator.caches.gateways.list(),
             onNack: (r) => {
               rejections.push(r);
               if (rejections.length > MAX_REJECTIONS) rejections.shift();

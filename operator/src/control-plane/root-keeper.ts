@@ -7,6 +7,11 @@
 // No Mesh (or one being deleted): nothing is written, so the Secret and ConfigMap it owned can be collected; the
 // replica keeps serving its last root. A Mesh again and no Secret (it was collected): a new root, owned by the new
 // Mesh, without a restart.
+//
+// With `gateways`, each pass also keeps a copy of the bundle in every namespace that has a Gateway of our classes
+// (bundle-copies.ts), in the same pass as the original so a rotation reaches them together; like the original,
+// written by every replica under preconditions and owned by the Mesh. A copy that cannot be written is logged and
+// retried next pass; it never fails the pass (the root itself is served regardless).
 import type { Mesh } from '@ambit/codegen/crds';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { createRoot, crossCertify, loadRoot, type PemPair, type SigningCa } from '../ca/authority.ts';
@@ -22,14 +27,18 @@ import {
   type RotationPlan,
   type RotationSettings,
 } from '../ca/rotation.ts';
+import { planBundleCopies, type GatewayPlacement } from './bundle-copies.ts';
 import { parseDuration } from './duration.ts';
 import {
   decodeRootState,
   isApiError,
+  listTrustBundles,
   publishTrustBundle,
   readSecret,
   readUserRoot,
   ROOT_SECRET,
+  TRUST_BUNDLE_CONFIGMAP,
+  writeBundleCopy,
   writeRootState,
   type MeshOwner,
 } from './root-store.ts';
@@ -44,6 +53,11 @@ export interface RootKeeperOptions {
   readonly namespace: string;
   /** The Mesh now (the operator's cache, or a read). */
   mesh(): Mesh | undefined | Promise<Mesh | undefined>;
+  /**
+   * Gateways now (the operator's cache): every namespace with one of our classes gets a copy of the bundle, and
+   * loses it with the last one. Unset: only the home namespace has the bundle.
+   */
+  gateways?(): readonly GatewayPlacement[];
   /** Rotation settings for a Mesh; defaults from `spec.ca` with DEFAULT_SETTLE_MS. */
   settings?(mesh: Mesh): RotationSettings;
   now?(): number;
@@ -85,6 +99,9 @@ export class RootKeeper {
   #stopped = false;
   #lastError = '';
   #lastUserRootError = '';
+  #lastCopyError = '';
+  /** Namespaces already reported for holding a ConfigMap of the bundle's name that is not ours. */
+  #foreign = new Set<string>();
   /** Why the last pass had no root to serve. */
   #missing = 'the Mesh does not exist';
 
@@ -178,6 +195,42 @@ export class RootKeeper {
     const wrote = await publishTrustBundle(this.#core, namespace, roots.bundle, owner);
     if (wrote === 'created' || wrote === 'updated')
       this.#o.log(`ca root: trust bundle ${wrote} (${roots.bundle.length} root(s))`);
+    if (owner) await this.#publishCopies(roots.bundle.join(''), owner);
+  }
+
+  /** The bundle's copies in the Gateways' namespaces; failures are logged (once each), not thrown. */
+  async #publishCopies(bundle: string, owner: MeshOwner): Promise<void> {
+    const gateways = this.#o.gateways?.();
+    if (!gateways) return;
+    const errors: string[] = [];
+    const foreign = new Set<string>();
+    try {
+      const live = await listTrustBundles(this.#core);
+      const home = this.#o.namespace;
+      for (const step of planBundleCopies({ bundle, owner, home, gateways, live })) {
+        const where = `${step.namespace}/${TRUST_BUNDLE_CONFIGMAP}`;
+        if (step.kind === 'foreign') {
+          foreign.add(step.namespace);
+          if (!this.#foreign.has(step.namespace))
+            this.#o.log(
+              `ca root: ConfigMap ${where} was not made by the operator; left as it is, so proxies there trust what it holds`,
+            );
+          continue;
+        }
+        try {
+          if ((await writeBundleCopy(this.#core, step)) === 'done')
+            this.#o.log(`ca root: trust bundle copy ${step.kind}d in ${step.namespace}`);
+        } catch (err) {
+          errors.push(`${step.kind} ${where}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      this.#foreign = foreign;
+    } catch (err) {
+      errors.push(`listing the trust bundle copies: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const message = errors.length > 0 ? `ca root: trust bundle copies: ${errors.join('; ')}` : '';
+    if (message && message !== this.#lastCopyError) this.#o.log(message);
+    this.#lastCopyError = message;
   }
 
   async #userRoot(name: string): Promise<{ desired?: PemPair }> {

@@ -2,7 +2,8 @@
 // regenerated on restart (DESIGN §8), holding the rotation state (ca/rotation.ts); with a root of the user's own
 // (`Mesh.spec.ca.rootSecret`) it holds the copy that signs, so the previous key keeps signing while a new one of the
 // user's is being added. The trust bundle proxies verify against is published as the ConfigMap `ambit-root-ca` (key
-// `root-cert.pem`, every root in force), which the proxies mount.
+// `root-cert.pem`, every root in force), which the proxies mount; a projected volume reads a ConfigMap of the pod's
+// own namespace only, so a copy goes into every namespace that runs a waypoint or gateway (bundle-copies.ts).
 //
 // Secret layout: `tls.crt`/`tls.key` the signing root (so a Secret from before rotation existed reads as steady),
 // `cross.crt` it certified by the root before it, `next.crt`/`next.key`/`next-cross.crt` while adding,
@@ -16,6 +17,7 @@ import {
 } from '@kubernetes/client-node';
 import type { PemPair } from '../ca/authority.ts';
 import { phaseOf, type RootState } from '../ca/rotation.ts';
+import type { BundleCopyWrite } from './bundle-copies.ts';
 
 export const ROOT_SECRET = 'ambit-ca-root';
 export const TRUST_BUNDLE_CONFIGMAP = 'ambit-root-ca';
@@ -30,11 +32,11 @@ export interface MeshOwner {
   readonly uid: string;
 }
 
-function ownerReferences(owner: MeshOwner | undefined) {
+export function ownerReferences(owner: MeshOwner | undefined) {
   return owner ? [{ apiVersion: 'ambit.dev/v1alpha1', kind: 'Mesh', name: owner.name, uid: owner.uid }] : [];
 }
 
-function ownedMetadata(name: string, namespace: string, owner: MeshOwner | undefined): V1ObjectMeta {
+export function ownedMetadata(name: string, namespace: string, owner: MeshOwner | undefined): V1ObjectMeta {
   return {
     name,
     namespace,
@@ -226,6 +228,44 @@ export async function publishTrustBundle(
     return 'updated';
   } catch (err) {
     if (isApiError(err, 409)) return 'conflict';
+    throw err;
+  }
+}
+
+/**
+ * Every ConfigMap named TRUST_BUNDLE_CONFIGMAP in the cluster, ours or not, from the apiserver's watch cache
+ * (`resourceVersion: 0`: each replica lists every pass, and etcd is not read for it). The cache may lag; every
+ * write made from it carries a precondition, so a stale entry costs a 409 and the next pass.
+ */
+export async function listTrustBundles(core: CoreV1Api): Promise<V1ConfigMap[]> {
+  const list = await core.listConfigMapForAllNamespaces({
+    fieldSelector: `metadata.name=${TRUST_BUNDLE_CONFIGMAP}`,
+    resourceVersion: '0',
+  });
+  return list.items;
+}
+
+/**
+ * Carries out one step of a copies plan. `conflict`: another replica (or a user) changed the object since it was
+ * listed (create: it exists; update: its resourceVersion moved; delete: that too, or it is gone already), so this
+ * write did nothing; the next pass plans again from what is there.
+ */
+export async function writeBundleCopy(core: CoreV1Api, step: BundleCopyWrite): Promise<'done' | 'conflict'> {
+  const { namespace } = step;
+  try {
+    if (step.kind === 'create') await core.createNamespacedConfigMap({ namespace, body: step.body });
+    else if (step.kind === 'update')
+      await core.replaceNamespacedConfigMap({ namespace, name: TRUST_BUNDLE_CONFIGMAP, body: step.body });
+    else
+      await core.deleteNamespacedConfigMap({
+        namespace,
+        name: TRUST_BUNDLE_CONFIGMAP,
+        body: { preconditions: { resourceVersion: step.resourceVersion } },
+      });
+    return 'done';
+  } catch (err) {
+    if (isApiError(err, 409)) return 'conflict';
+    if (step.kind === 'delete' && isApiError(err, 404)) return 'conflict';
     throw err;
   }
 }

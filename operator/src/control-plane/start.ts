@@ -1,7 +1,7 @@
 // Brings up the control plane's serving side once a Mesh exists (its trust domain and CA settings decide the root):
-// the root (shared Secret, kept and rotated by the RootKeeper), the published trust bundle, this replica's serving
-// certificate, the config server and the CA, on one TLS gRPC port. Every replica serves; only the leader writes
-// status.
+// the root (shared Secret, kept and rotated by the RootKeeper), the published trust bundle (and its copies in the
+// namespaces that run waypoints and gateways), this replica's serving certificate, the config server and the CA, on
+// one TLS gRPC port. Every replica serves; only the leader writes status.
 import type { Mesh } from '@ambit/codegen/crds';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { issueServingCertificate, type SigningCa } from '../ca/authority.ts';
@@ -12,6 +12,7 @@ import { ConfigServer, type NackReport } from '../distribute/config-server.ts';
 import { waypointScope, ztunnelScope } from '../distribute/scope.ts';
 import { decideSubscriber } from '../distribute/subscriber-policy.ts';
 import { COMPONENT_NAMESPACE, CONTROL_PLANE_SERVICE } from '../render/contract.ts';
+import type { GatewayPlacement } from './bundle-copies.ts';
 import { startControlPlaneServer, type ControlPlaneServer, type ServingCertificate } from './grpc-server.ts';
 import { meshRotationSettings, RootKeeper, type ServedRoots } from './root-keeper.ts';
 
@@ -24,6 +25,8 @@ export interface ControlPlaneOptions {
   readonly clusterDomain: string;
   /** Pods in the cluster (for "which identities run on this node"). */
   readonly pods: () => readonly V1Pod[];
+  /** Gateways in the cluster: the trust bundle is copied into the namespaces of ours (RootKeeperOptions.gateways). */
+  readonly gateways?: () => readonly GatewayPlacement[];
   readonly onNack: (report: NackReport) => void;
   readonly log: (line: string) => void;
   /** Where Ambit's components and the root live. @default COMPONENT_NAMESPACE */
@@ -108,6 +111,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
     namespace,
     mesh,
     settings,
+    ...(o.gateways ? { gateways: o.gateways } : {}),
     ...(o.rotation?.pollMs !== undefined ? { pollMs: o.rotation.pollMs } : {}),
     onChange: reissue,
     log: o.log,

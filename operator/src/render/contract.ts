@@ -70,8 +70,8 @@ export interface ObjectKind {
 export const CONTROL_PLANE_ADDRESS = `${CONTROL_PLANE_SERVICE}.${COMPONENT_NAMESPACE}.svc:${CONTROL_PLANE_PORT}`;
 /**
  * ConfigMap holding the mesh root certificate(s) (PEM, key ROOT_CA_KEY) that proxies trust for the control-plane TLS
- * channel. Written by the CA into COMPONENT_NAMESPACE and every namespace that runs a waypoint; rendering only
- * mounts it.
+ * channel. Written by the CA into COMPONENT_NAMESPACE and every namespace that runs a waypoint or gateway
+ * (control-plane/bundle-copies.ts); rendering only mounts it.
  */
 export const ROOT_CA_CONFIGMAP = 'ambit-root-ca';
 export const ROOT_CA_KEY = 'root-cert.pem';

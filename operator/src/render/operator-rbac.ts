@@ -55,9 +55,12 @@ export class OperatorRbac extends Construct {
       MANAGE,
       kplus.ApiResource.SERVICES,
       kplus.ApiResource.SERVICE_ACCOUNTS,
-      kplus.ApiResource.CONFIG_MAPS,
       kplus.ApiResource.POD_DISRUPTION_BUDGETS,
     );
+    // The trust bundle `ambit-root-ca` (control-plane/root-store.ts): read and replaced in COMPONENT_NAMESPACE, and
+    // copied into every namespace with a waypoint or gateway (listed cluster-wide by name, deleted with the last
+    // Gateway). Written with create and replace only, never watched.
+    cluster.allow(['get', 'list', 'create', 'update', 'delete'], kplus.ApiResource.CONFIG_MAPS);
     // The node agent's ClusterRole and binding: any may be read (pruning lists them by label), only ours changed.
     cluster.allow(
       [...READ, 'create'],
