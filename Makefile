@@ -89,6 +89,7 @@ bench: install
 	node dataplane/hbone/bench/hbone.bench.ts
 	node dataplane/native/bench/hbone-native.bench.ts
 	node --expose-gc dataplane/ztunnel/bench/ztunnel.bench.ts
+	node dataplane/waypoint/bench/waypoint.bench.ts
 
 cluster-up: install
 	node e2e/cluster/up.ts

@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 export interface ConnectHeaders {
   /** RFC 7239, e.g. `for=10.0.0.7`: the original source address. */
   readonly forwarded?: string;
-  /** W3C baggage (Istio carries workload metadata here). */
+  /** W3C baggage (Istio carries workload metadata here), as received: read it with `parseBaggage`. */
   readonly baggage?: string;
   /** W3C trace context. */
   readonly traceparent?: string;

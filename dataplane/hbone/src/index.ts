@@ -1,6 +1,7 @@
 // @ambit/hbone: HTTP/2 CONNECT over mutual TLS, the client pool and the server, shared by ztunnel and waypoint.
 export { HboneClient } from './client.ts';
 export type { ConnectRequest, HboneClientOptions, HboneDestination, HboneSource } from './client.ts';
+export { MAX_BAGGAGE_LENGTH, MAX_BAGGAGE_MEMBERS, parseBaggage } from './baggage.ts';
 export { HboneServer } from './server.ts';
 export type { HboneServerOptions, Served, ServerTls } from './server.ts';
 export type { ConnectDecision, Connection } from './connection.ts';

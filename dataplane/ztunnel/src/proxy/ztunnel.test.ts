@@ -3,18 +3,29 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Workload } from '@ambit/config';
+import { HboneClient, HboneError } from '@ambit/hbone';
 import type { Endpoint } from '@ambit/native';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertManager } from '../identity/cert-manager.ts';
+import { spiffeIdOf } from '../state/index-state.ts';
 import { localCa, type LocalCa } from '../testing/local-ca.ts';
 import { policy, state, workload } from '../testing/records.ts';
 import { ZtunnelMetrics } from '../telemetry/metrics.ts';
 import type { Sockets } from './sockets.ts';
+import { tlsMaterial } from './tls-material.ts';
 import { Ztunnel, type HandedPod } from './ztunnel.ts';
 
 const SLEEP = workload('sleep', { namespace: 'demo', addresses: ['127.0.10.1'], node: 'node-a' });
 const OTHER = workload('other', { namespace: 'demo', addresses: ['127.0.10.2'], node: 'node-a' });
 const NOTSLEEP = workload('notsleep', { namespace: 'demo', addresses: ['127.0.20.1'], node: 'node-b' });
+/** A waypoint (its ServiceAccount named like its Gateway, demo/waypoint) and a workload that is not one. */
+const WAYPOINT = workload('waypoint', { namespace: 'demo', addresses: ['127.0.20.9'], node: 'node-b' });
+const IMPOSTER = workload('imposter', { namespace: 'demo', addresses: ['127.0.10.3'], node: 'node-a' });
+/** What the waypoint sends for sa/sleep (dataplane/waypoint `sourceBaggage`). */
+const SLEEP_BAGGAGE =
+  'k8s.source.principal=spiffe://cluster.local/ns/demo/sa/sleep,k8s.source.namespace=demo,k8s.source.workload=sleep';
 const APP_PORT = 18080;
 const OUTSIDE = { host: '127.0.30.1', port: 18090 };
 const BASE = 21000 + (process.pid % 1000) * 10;
@@ -85,7 +96,7 @@ describe('Ztunnel on loopback', { timeout: 30_000 }, () => {
     return s;
   }
 
-  async function sendAndHash(s: net.Socket, payload: Buffer): Promise<string> {
+  async function sendAndHash(s: Duplex, payload: Buffer): Promise<string> {
     const chunks: Buffer[] = [];
     s.on('data', (d: Buffer) => chunks.push(d));
     s.end(payload);
@@ -180,6 +191,122 @@ describe('Ztunnel on loopback', { timeout: 30_000 }, () => {
     await closed;
     expect(logs.join('\n')).toContain('policy-late-rejection');
     b.update(records());
+  });
+
+  describe('a caller forwarded by a waypoint (docs/identity-behind-waypoint.md)', () => {
+    // An HBONE client in the test process stands in for the waypoint's (or another workload's) second hop: real
+    // TLS with a certificate from the mesh CA, from the peer's own loopback address, to node-b's listener.
+    const hbone = new HboneClient();
+    /** NOTSLEEP fronted by demo/waypoint: that names the waypoint's identity in node-b's config. */
+    const fronted = (policies: Parameters<typeof state>[0]['policies'] = []) =>
+      records({
+        workloads: [WAYPOINT, IMPOSTER, { ...NOTSLEEP, waypoint: { namespace: 'demo', name: 'waypoint' } }],
+        policies,
+      });
+
+    /** A CONNECT to notsleep's app port as `peer`: the answer's status (200 after a round trip through the app). */
+    async function connectAs(peer: Workload, baggage?: string): Promise<number> {
+      let stream: Duplex;
+      try {
+        stream = await hbone.connect({
+          source: {
+            ...tlsMaterial(await ca.fetch(spiffeIdOf(peer))),
+            identity: spiffeIdOf(peer),
+            ip: peer.addresses[0] ?? '',
+          },
+          destination: {
+            address: `127.0.20.1:${APP_PORT}`,
+            proxy: `127.0.20.1:${PORTS.hbone}`,
+            identities: [spiffeIdOf(NOTSLEEP)],
+          },
+          headers: baggage !== undefined ? { baggage } : {},
+        });
+      } catch (err) {
+        if (err instanceof HboneError && err.status !== undefined) return err.status;
+        throw err;
+      }
+      expect(await sendAndHash(stream, Buffer.from('x'))).toBe(
+        createHash('sha256').update('x').digest('hex'),
+      );
+      return 200;
+    }
+
+    /** Connections node-b opened (reporter destination, to notsleep) whose labels include `labels`. */
+    async function opened(labels: Record<string, string>): Promise<number> {
+      const metric = await metricsB.registry.getSingleMetric('istio_tcp_connections_opened_total')?.get();
+      const want = { reporter: 'destination', destination_workload: 'notsleep', ...labels };
+      return (metric?.values ?? [])
+        .filter((v) => Object.entries(want).every(([k, x]) => v.labels[k] === x))
+        .reduce((n, v) => n + v.value, 0);
+    }
+
+    afterAll(async () => {
+      await hbone.close();
+      b.update(records());
+    });
+
+    it('labels metrics with the caller a waypoint forwards, and with the peer itself for any other peer', async () => {
+      b.update(fronted());
+      const forwarded = {
+        source_workload: 'sleep',
+        source_canonical_service: 'unknown',
+        source_workload_namespace: 'demo',
+        source_principal: 'spiffe://cluster.local/ns/demo/sa/sleep',
+      };
+      const asPeer = (w: Workload) => ({
+        source_workload: w.workloadName,
+        source_canonical_service: w.canonicalName,
+        source_workload_namespace: w.namespace,
+        source_principal: spiffeIdOf(w),
+      });
+      const count = async () => ({
+        forwarded: await opened(forwarded),
+        waypoint: await opened(asPeer(WAYPOINT)),
+        imposter: await opened(asPeer(IMPOSTER)),
+      });
+      let before = await count();
+      expect(await connectAs(WAYPOINT, SLEEP_BAGGAGE)).toBe(200);
+      expect(await count()).toEqual({ ...before, forwarded: before.forwarded + 1 });
+
+      before = await count();
+      expect(await connectAs(IMPOSTER, SLEEP_BAGGAGE)).toBe(200);
+      expect(await count()).toEqual({ ...before, imposter: before.imposter + 1 });
+
+      // From the waypoint: without baggage, and with baggage that is malformed, the peer is the source.
+      for (const baggage of [
+        undefined,
+        `${SLEEP_BAGGAGE},bad=%zz`,
+        'k8s.source.principal=spiffe://other.domain/ns/demo/sa/sleep',
+        `k8s.source.principal=spiffe://cluster.local/ns/demo/sa/sleep,pad=${'x'.repeat(9000)}`,
+      ]) {
+        before = await count();
+        expect(await connectAs(WAYPOINT, baggage)).toBe(200);
+        expect(await count()).toEqual({ ...before, waypoint: before.waypoint + 1 });
+      }
+      // Nothing of what a peer sent in baggage is logged.
+      expect(logs.join('\n')).not.toContain('k8s.source');
+    });
+
+    it('decides by the peer alone: the same baggage changes no verdict', async () => {
+      // The L4 policy users write behind a waypoint: allow the waypoint; here also deny the forwarded caller, which
+      // must not fire (the ztunnel never sees it as a peer).
+      b.update(
+        fronted([
+          policy('demo/allow-waypoint', 'Allow', [{ principals: ['cluster.local/ns/demo/sa/waypoint'] }]),
+          policy('demo/deny-sleep', 'Deny', [{ principals: ['cluster.local/ns/demo/sa/sleep'] }]),
+        ]),
+      );
+      const claimWaypoint = 'k8s.source.principal=spiffe://cluster.local/ns/demo/sa/waypoint';
+      const verdicts = async (peer: Workload) => [
+        await connectAs(peer),
+        await connectAs(peer, SLEEP_BAGGAGE),
+        await connectAs(peer, claimWaypoint),
+      ];
+      expect(await verdicts(WAYPOINT)).toEqual([200, 200, 200]);
+      expect(await verdicts(IMPOSTER)).toEqual([401, 401, 401]);
+      expect(logs.join('\n')).toContain('spiffe://cluster.local/ns/demo/sa/imposter (127.0.10.3)');
+      expect(logs.join('\n')).not.toContain('k8s.source');
+    });
   });
 
   it('passes plain TCP through to a destination outside the mesh', async () => {

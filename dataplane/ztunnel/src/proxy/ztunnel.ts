@@ -9,6 +9,8 @@
 //  2. Inbound connections stay registered while open; each new config re-runs their authorization and closes those
 //     no longer allowed (DESIGN §8 "policy changes close connections").
 //  3. The last good config stays in force: `update` only ever swaps in a state that was accepted whole.
+//  4. Authorization sees the HBONE peer's certificate only. A caller a waypoint forwards in `baggage` is read after
+//     the verdict, from waypoint peers only, for metric labels (docs/identity-behind-waypoint.md).
 import { randomInt } from 'node:crypto';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -25,7 +27,7 @@ import {
   type Served,
 } from '@ambit/hbone';
 import type { CertManager } from '../identity/cert-manager.ts';
-import { decideInbound, describeDecision, type InboundFacts } from '../plan/inbound.ts';
+import { decideInbound, describeDecision, forwardedSource, type InboundFacts } from '../plan/inbound.ts';
 import { planOutbound, type Address } from '../plan/outbound.ts';
 import { buildIndex, spiffeIdOf, type ZtunnelIndex } from '../state/index-state.ts';
 import type { ConnectionCounters, ZtunnelMetrics } from '../telemetry/metrics.ts';
@@ -391,9 +393,15 @@ export class Ztunnel {
     }
     const live = this.#track(facts, what, upstream);
     const source = this.#index.workloadByIp(peerIp);
+    const forwarded = forwardedSource(this.#index, {
+      peerIdentity: conn.peerIdentity,
+      trustDomain: verdict.workload.trustDomain,
+      ...(conn.headers.baggage !== undefined ? { baggage: conn.headers.baggage } : {}),
+    });
     const counters = this.#o.metrics.open({
       reporter: 'destination',
       ...(source ? { source } : {}),
+      ...(forwarded ? { forwardedSource: forwarded } : {}),
       destination: verdict.workload,
       mutualTls: true,
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { workload } from '../testing/records.ts';
-import { ZtunnelMetrics } from './metrics.ts';
+import { connectionLabels, ZtunnelMetrics } from './metrics.ts';
 
 describe('ZtunnelMetrics', () => {
   it("counts a connection under Istio's names and labels", async () => {
@@ -25,6 +25,29 @@ describe('ZtunnelMetrics', () => {
     expect(line('istio_tcp_sent_bytes_total')).toMatch(/ 100$/);
     expect(line('istio_tcp_received_bytes_total')).toMatch(/ 40$/);
     expect(line('istio_tcp_connections_closed_total')).toMatch(/ 1$/);
+  });
+
+  it('labels a forwarded caller as the source instead of the peer, and what was not forwarded as unknown', () => {
+    const labels = connectionLabels({
+      reporter: 'destination',
+      source: workload('waypoint', { namespace: 'demo' }),
+      forwardedSource: {
+        identity: 'spiffe://cluster.local/ns/demo/sa/sleep',
+        namespace: 'demo',
+        workload: 'sleep',
+      },
+      destination: workload('httpbin', { namespace: 'demo' }),
+      mutualTls: true,
+    });
+    expect(labels).toMatchObject({
+      source_workload: 'sleep',
+      source_canonical_service: 'unknown',
+      source_workload_namespace: 'demo',
+      source_principal: 'spiffe://cluster.local/ns/demo/sa/sleep',
+      destination_workload: 'httpbin',
+      destination_principal: 'spiffe://cluster.local/ns/demo/sa/httpbin',
+    });
+    expect(Object.values(labels)).not.toContain('waypoint');
   });
 
   it('labels plaintext and unknown peers as unknown', async () => {

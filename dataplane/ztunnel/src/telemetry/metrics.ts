@@ -2,6 +2,7 @@
 // per connection, reported by the destination ztunnel for inbound and the source ztunnel for outbound.
 import { Counter, Registry } from 'prom-client';
 import type { Workload } from '@ambit/config';
+import type { ForwardedSource } from '../plan/inbound.ts';
 import { principalOf } from '../state/index-state.ts';
 
 const LABELS = [
@@ -24,7 +25,13 @@ type Labels = Record<(typeof LABELS)[number], string>;
 /** What a connection's labels are made of. */
 export interface ConnectionTelemetry {
   readonly reporter: 'source' | 'destination';
+  /** The peer's workload record, when the config has it. */
   readonly source?: Workload;
+  /**
+   * The caller a trusted waypoint forwarded (plan/inbound.ts `forwardedSource`): when present, the `source_*` labels
+   * are its, not the peer's. A forwarded field that was not sent is `unknown`, never filled in from the peer.
+   */
+  readonly forwardedSource?: ForwardedSource;
   readonly destination?: Workload;
   /** Host name of the Service addressed, when one was. */
   readonly destinationService?: string;
@@ -32,15 +39,35 @@ export interface ConnectionTelemetry {
   readonly mutualTls: boolean;
 }
 
-export function connectionLabels(t: ConnectionTelemetry): Labels {
+type SourceLabels = Pick<
+  Labels,
+  'source_workload' | 'source_canonical_service' | 'source_workload_namespace' | 'source_principal'
+>;
+
+function sourceLabels(t: ConnectionTelemetry): SourceLabels {
+  const f = t.forwardedSource;
+  if (f) {
+    return {
+      source_workload: f.workload ?? 'unknown',
+      source_canonical_service: f.canonicalService ?? 'unknown',
+      source_workload_namespace: f.namespace,
+      source_principal: f.identity,
+    };
+  }
   const s = t.source;
-  const d = t.destination;
   return {
-    reporter: t.reporter,
     source_workload: s?.workloadName ?? 'unknown',
     source_canonical_service: s?.canonicalName ?? 'unknown',
     source_workload_namespace: s?.namespace ?? 'unknown',
     source_principal: s ? `spiffe://${principalOf(s)}` : 'unknown',
+  };
+}
+
+export function connectionLabels(t: ConnectionTelemetry): Labels {
+  const d = t.destination;
+  return {
+    reporter: t.reporter,
+    ...sourceLabels(t),
     destination_workload: d?.workloadName ?? 'unknown',
     destination_canonical_service: d?.canonicalName ?? 'unknown',
     destination_workload_namespace: d?.namespace ?? 'unknown',
