@@ -2,7 +2,7 @@
 // waypoint, which decides with the engine and forwards over HBONE to fake destination ztunnels in front of real
 // HTTP and gRPC backends. Real TLS from the real CA throughout.
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationPolicy, RouteRule, RouteTable } from '@ambit/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +62,7 @@ const PRODUCTPAGE = '10.96.0.10:9080';
 const REVIEWS = '10.96.0.20:9080';
 const FLAKY = '10.96.0.30:9080';
 const SLOW = '10.96.0.40:9080';
+const DRIBBLE = '10.96.0.45:9080';
 const FAULTY = '10.96.0.50:9080';
 const BROKEN = '10.96.0.60:9080';
 
@@ -87,6 +88,17 @@ beforeAll(async () => {
     ['flaky-good', '127.0.0.31'],
     ['flaky-bad', '127.0.0.32'],
     ['slow', '127.0.0.41'],
+    // Answers its headers and a first chunk at once, the rest after 3 s.
+    [
+      'dribble',
+      '127.0.0.42',
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('first ');
+        const timer = setTimeout(() => res.end('rest'), 3_000);
+        res.once('close', () => clearTimeout(timer));
+      },
+    ],
     ['faulty', '127.0.0.51'],
     ['broken-good', '127.0.0.61'],
     ['broken-bad', '127.0.0.62', (_req, res) => res.writeHead(503).end('down')],
@@ -137,6 +149,7 @@ beforeAll(async () => {
         service('reviews', '10.96.0.20', 9080, ep('reviews-v1', 'reviews-v2')),
         service('flaky', '10.96.0.30', 9080, ep('flaky-good', 'flaky-bad')),
         service('slow', '10.96.0.40', 9080, ep('slow')),
+        service('dribble', '10.96.0.45', 9080, ep('dribble')),
         service('faulty', '10.96.0.50', 9080, ep('faulty')),
         service('broken', '10.96.0.60', 9080, ep('broken-good', 'broken-bad')),
       ],
@@ -173,6 +186,13 @@ beforeAll(async () => {
           rule('VirtualService/default/slow#0', {
             backends: [{ service: 'default/slow', port: 9080, weight: 1 }],
             timeoutMs: 100,
+          }),
+        ]),
+        table('dribble', [
+          rule('VirtualService/default/dribble#0', {
+            backends: [{ service: 'default/dribble', port: 9080, weight: 1 }],
+            // Long enough for the headers to come first even on a busy machine, far shorter than the body.
+            timeoutMs: 400,
           }),
         ]),
         table('faulty', [
@@ -279,6 +299,26 @@ describe('resilience', () => {
     expect(elapsed).toBeLessThan(800); // generous: the backend would take 1,000 ms
   });
 
+  it('cuts the response when the route timeout passes after it began (400 ms, body due at 3 s)', async () => {
+    // Envoy's route timeout covers the whole response: past it the caller sees the exchange fail, promptly.
+    const t0 = Date.now();
+    const outcome = await Promise.race([
+      sleep.http(DRIBBLE, { path: '/dribble' }).then(
+        (r) => `answered ${r.status} ${r.body}`,
+        (err: Error) => `failed: ${err.message}`,
+      ),
+      new Promise<string>((r) => setTimeout(() => r('no outcome in 5 s'), 5_000)),
+    ]);
+    expect(outcome).toMatch(/^failed: /);
+    expect(Date.now() - t0).toBeLessThan(2_500); // generous: the body would come at 3,000 ms
+    await eventually(() => h.accessLog.some((l) => l.includes('"/dribble"')), 5_000, 'the access log line');
+    const line = JSON.parse(h.accessLog.find((l) => l.includes('"/dribble"')) ?? '{}') as Record<
+      string,
+      unknown
+    >;
+    expect(line).toMatchObject({ response_code: 200, response_flags: 'UT' });
+  });
+
   it('aborts about 50% with fault injection', async () => {
     const results = await many(400, 8, () => sleep.http(FAULTY, { path: '/' }));
     const aborted = results.filter((r) => r.status === 503).length;
@@ -313,6 +353,73 @@ describe('HTTP/1.1', () => {
     expect(r2.status, r2.body).toBe(200);
     expect(JSON.parse(r2.body)).toMatchObject({ url: '/b', bytes: 300_000 });
     expect(sleep.agent.created.length - before).toBeLessThanOrEqual(1);
+  });
+
+  it('forwards a request whose body comes in the same write as its head, byte for byte', async () => {
+    // Regression: the upstream request then writes head, body and end()'s empty chunk in one batch into the HBONE
+    // stream, which Node's HTTP/2 streams turned into a request line of freed heap (the backend answered 400);
+    // see dropEmptyWrites in upstream/http1-over-hbone.ts.
+    const [host, port] = PRODUCTPAGE.split(':');
+    const before = backends.productpage!.seen.length;
+    for (let i = 0; i < 10; i++) {
+      const body = Buffer.alloc(1024, 97 + i);
+      const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({
+          agent: sleep.agent,
+          host,
+          port: Number(port),
+          method: 'GET',
+          path: `/with-body/${i}`,
+          headers: { host: 'productpage.default.svc.cluster.local', 'content-length': body.length },
+        });
+        req.once('error', reject);
+        req.once('response', (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.once('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+        });
+        req.end(body);
+      });
+      expect(r.status, r.body).toBe(200);
+      expect(JSON.parse(r.body)).toMatchObject({ url: `/with-body/${i}`, bytes: 1024 });
+    }
+    const seen = backends.productpage!.seen.slice(before);
+    expect(seen.map((x) => x.url)).toEqual(Array.from({ length: 10 }, (_, i) => `/with-body/${i}`));
+    expect(seen.every((x, i) => x.body === String.fromCharCode(97 + i).repeat(1024))).toBe(true);
+  });
+});
+
+describe('upstream connections', () => {
+  it('does not reuse an upstream stream whose backend closed its idle keep-alive connection', async () => {
+    // The backend (Node's server, 5 s by default; 50 ms here) closes an idle connection; its ztunnel relays the
+    // FIN as END_STREAM. Regression: the waypoint kept that half-closed stream as free, wrote the next request
+    // into it, and waited for an answer that could never come.
+    const server = backends.productpage!.server;
+    const keepAlive = server.keepAliveTimeout;
+    server.keepAliveTimeout = 50;
+    try {
+      expect((await sleep.http(PRODUCTPAGE, { path: '/before-idle' })).status).toBe(200);
+      const connections = () =>
+        new Promise<number>((resolve) => server.getConnections((_err, n) => resolve(n)));
+      const deadline = Date.now() + 5_000;
+      while ((await connections()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await connections()).toBe(0);
+      const answer = await Promise.race([
+        sleep.http(PRODUCTPAGE, { path: '/after-idle' }),
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 3_000)),
+      ]);
+      expect(answer, 'an answer within 3 s').toBeDefined();
+      // 200, unless the END_STREAM was still on its way when the request went out: then the stream is reset
+      // under it (503), as a TCP keep-alive connection closing under a request is. Either way it is gone now.
+      if (answer?.status !== 200) {
+        expect(answer?.status).toBe(503);
+        expect((await sleep.http(PRODUCTPAGE, { path: '/after-idle-again' })).status).toBe(200);
+      }
+    } finally {
+      server.keepAliveTimeout = keepAlive;
+    }
   });
 });
 

@@ -7,6 +7,10 @@
 // end to the in-process HTTP server (as if it were an accepted socket). The cost is one extra in-memory hop per
 // chunk; the gain is that HBONE termination (TLS, h2 windows, teardown, backpressure via `splice`) stays the
 // library's, exactly as at the ztunnel. TCP ports skip the pair: their decision returns the upstream HBONE stream.
+// A pair carries a destroy across only half (Node 24): without an error, the other end just reads EOF, and its
+// writable side stays open with writes that never call back. So when the HTTP server drops its end without
+// finishing it (a reset after the response began, shutdown), the other end is destroyed too and the splice resets
+// the caller's CONNECT stream, which would otherwise stay open and be held here for good.
 //
 // Invariants:
 //  1. A CONNECT to an address this waypoint does not front is answered 503 before anything is read.
@@ -187,6 +191,10 @@ export class Waypoint {
     const [outer, inner] = duplexPair();
     this.#track(outer);
     inner.on('error', () => undefined); // the splice on `outer` reports teardown
+    // Dropped without finishing its side: the caller's stream is reset (an orderly end travels as EOF already).
+    inner.once('close', () => {
+      if (!inner.writableFinished) outer.destroy();
+    });
     void this.#serveStream(inner, ctx, protocol === 'detect' ? (this.#o.detectTimeoutMs ?? 100) : undefined);
     return { status: 200, upstream: outer };
   }

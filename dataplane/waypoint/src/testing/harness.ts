@@ -17,7 +17,7 @@ import type { Duplex } from 'node:stream';
 import type { ProxyState } from '@ambit/config';
 import { HboneClient, HboneServer, splice, type Connection } from '@ambit/hbone';
 import { Waypoint } from '../proxy/waypoint.ts';
-import { reuseStream } from '../upstream/http1-over-hbone.ts';
+import { dropEmptyWrites, endWithPeer, reuseStream } from '../upstream/http1-over-hbone.ts';
 import { WaypointMetrics } from '../telemetry/metrics.ts';
 import { testCa, type TestCa, type TestIdentity } from './local-ca.ts';
 import { WAYPOINT } from './records.ts';
@@ -93,7 +93,8 @@ export class CallerAgent extends Agent {
     this.#open(`${o.host}:${o.port}`).then(
       (s) => {
         this.created.push(s);
-        cb?.(null, s);
+        // Callers speak HTTP/1.1 over HBONE streams as the waypoint does upstream: the same two guards apply.
+        cb?.(null, endWithPeer(dropEmptyWrites(s)));
       },
       (err: Error) => cb?.(err, undefined as unknown as Duplex),
     );
