@@ -19,7 +19,7 @@ import {
 
 /** What is read of a Gateway: where it is and whether its class is one of ours. */
 export interface GatewayPlacement {
-  readonly metadata: { readonly namespace?: string };
+  readonly metadata: { readonly namespace?: string; readonly name?: string };
   readonly spec: { readonly gatewayClassName: string };
 }
 

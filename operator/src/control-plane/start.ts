@@ -9,9 +9,9 @@ import { certificateHandler } from '../ca/certificate-service.ts';
 import type { RotationSettings } from '../ca/rotation.ts';
 import { tokenReviewAuthenticator } from '../ca/token-review.ts';
 import { ConfigServer, type NackReport } from '../distribute/config-server.ts';
-import { waypointScope, ztunnelScope } from '../distribute/scope.ts';
+import { gatewayScope, waypointScope, ztunnelScope } from '../distribute/scope.ts';
 import { decideSubscriber } from '../distribute/subscriber-policy.ts';
-import { COMPONENT_NAMESPACE, CONTROL_PLANE_SERVICE } from '../render/contract.ts';
+import { COMPONENT_NAMESPACE, CONTROL_PLANE_SERVICE, GATEWAY_CLASSES } from '../render/contract.ts';
 import type { GatewayPlacement } from './bundle-copies.ts';
 import { startControlPlaneServer, type ControlPlaneServer, type ServingCertificate } from './grpc-server.ts';
 import { meshRotationSettings, RootKeeper, type ServedRoots } from './root-keeper.ts';
@@ -124,12 +124,23 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
   try {
     const authenticator = tokenReviewAuthenticator(o.kc);
     const facts = { systemNamespace: namespace, ztunnelServiceAccount: 'ztunnel' };
+    const subscriberFacts = {
+      ...facts,
+      ingressClass: (ns: string, name: string) => {
+        const g = o.gateways?.().find((x) => x.metadata.namespace === ns && x.metadata.name === name);
+        const cls = g?.spec.gatewayClassName;
+        return cls !== undefined && (GATEWAY_CLASSES as readonly string[]).includes(cls) ? cls : undefined;
+      },
+    };
     const config = new ConfigServer({
-      admit: async (token, hello) => decideSubscriber(await authenticator.authenticate(token), hello, facts),
+      admit: async (token, hello) =>
+        decideSubscriber(await authenticator.authenticate(token), hello, subscriberFacts),
       scope: (sub, c) => {
         if (sub.kind === 'ztunnel') return ztunnelScope(c, sub.name);
         const [ns = '', name = ''] = sub.name.split('/');
-        return waypointScope(c, { namespace: ns, name });
+        return sub.kind === 'gateway'
+          ? gatewayScope(c, { namespace: ns, name })
+          : waypointScope(c, { namespace: ns, name });
       },
       onNack: o.onNack,
       log: o.log,

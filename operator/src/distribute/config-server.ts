@@ -12,8 +12,8 @@ import type { FullConfig, ProxyConfig } from './scope.ts';
 
 /** Who is calling, as the authenticator established it. */
 export interface Subscriber {
-  readonly kind: 'ztunnel' | 'waypoint';
-  /** Node (ztunnel) or `<namespace>/<name>` (waypoint). */
+  readonly kind: 'ztunnel' | 'waypoint' | 'gateway';
+  /** Node (ztunnel) or `<namespace>/<name>` (waypoint, ingress gateway). */
   readonly name: string;
 }
 

@@ -124,3 +124,42 @@ export function waypointScope(config: FullConfig, waypoint: WaypointRef): ProxyC
   }
   return { workloads, services, authorizations, routeTables, destinationPolicies };
 }
+
+const TABLES_BY_GATEWAY = new RecordIndex<RouteTable>((t) => t.gateway?.gateway);
+
+/**
+ * An ingress gateway's view: the route tables of its listener ports, the Services their rules send to (and the
+ * waypoints fronting those, which a Service may ask ingress to use), the workloads behind them, their destination
+ * policies, and the targetRefs policies attached to the gateway itself.
+ */
+export function gatewayScope(config: FullConfig, gateway: { namespace: string; name: string }): ProxyConfig {
+  const key = `${gateway.namespace}/${gateway.name}`;
+  const routeTables = new Map(config.routeTables ? TABLES_BY_GATEWAY.group(config.routeTables, key) : []);
+  const services = new Map<string, Service>();
+  const workloads = new Map<string, Workload>();
+  const addService = (id: string) => {
+    const svc = config.services.get(id);
+    if (!svc || services.has(id)) return;
+    services.set(id, svc);
+    for (const e of svc.endpoints) {
+      const w = config.workloads.get(e.workloadUid);
+      if (w) workloads.set(w.uid, w);
+    }
+    if (svc.waypoint) addService(`${svc.waypoint.namespace}/${svc.waypoint.name}`);
+  };
+  for (const t of routeTables.values()) {
+    for (const rule of t.rules)
+      for (const b of [...rule.backends, ...rule.mirrors.map((m) => m.backend)]) addService(b.service);
+  }
+  const destinationPolicies = new Map<string, DestinationPolicy>();
+  for (const id of services.keys()) {
+    const p = config.destinationPolicies?.get(id);
+    if (p) destinationPolicies.set(id, p);
+  }
+  const target = `gateway:${key}`;
+  const authorizations = new Map<string, Authorization>();
+  for (const [id, a] of config.waypointAuthorizations ?? []) {
+    if ((a.targets ?? []).includes(target)) authorizations.set(id, a);
+  }
+  return { workloads, services, authorizations, routeTables, destinationPolicies };
+}

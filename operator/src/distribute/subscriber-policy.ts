@@ -4,6 +4,8 @@
 //     pod runs on, never as a node it names.
 //  3. A waypoint may subscribe only as itself: `<namespace>/<name>` whose service account (named like its Gateway)
 //     is the caller's.
+//  4. An ingress gateway likewise, as the Gateway whose proxy service account `<name>-<class>` is the caller's
+//     (Istio's naming); a Gateway that is not an ingress Gateway of ours admits nobody.
 import * as pb from '@ambit/codegen/proto';
 import type { AuthenticatedCaller } from '../ca/request-policy.ts';
 import { SubscriptionError, type Subscriber } from './config-server.ts';
@@ -11,6 +13,18 @@ import { SubscriptionError, type Subscriber } from './config-server.ts';
 export interface SubscriberFacts {
   readonly systemNamespace: string;
   readonly ztunnelServiceAccount: string;
+  /** The class of an ingress Gateway of ours (`ambit`, `istio`), or undefined. @default none */
+  ingressClass?(namespace: string, name: string): string | undefined;
+}
+
+function gatewayRef(field: string, value: string): { namespace: string; name: string } {
+  const [namespace, name, extra] = value.split('/');
+  if (!namespace || !name || extra !== undefined)
+    throw new SubscriptionError(
+      'ERR_BAD_HELLO',
+      `${field} ${JSON.stringify(value)} is not <namespace>/<name>`,
+    );
+  return { namespace, name };
 }
 
 export function decideSubscriber(
@@ -35,14 +49,25 @@ export function decideSubscriber(
     }
     return { kind: 'ztunnel', name: caller.node };
   }
-  if (hello.kind === pb.ProxyKind.PROXY_KIND_WAYPOINT) {
-    const [namespace, name, extra] = hello.waypoint.split('/');
-    if (!namespace || !name || extra !== undefined) {
+  if (hello.kind === pb.ProxyKind.PROXY_KIND_GATEWAY) {
+    const { namespace, name } = gatewayRef('gateway', hello.gateway);
+    const cls = facts.ingressClass?.(namespace, name);
+    if (cls === undefined) {
       throw new SubscriptionError(
-        'ERR_BAD_HELLO',
-        `waypoint ${JSON.stringify(hello.waypoint)} is not <namespace>/<name>`,
+        'ERR_PERMISSION_DENIED',
+        `${hello.gateway} is not an ingress Gateway of Ambit's classes`,
       );
     }
+    if (caller.namespace !== namespace || caller.serviceAccount !== `${name}-${cls}`) {
+      throw new SubscriptionError(
+        'ERR_PERMISSION_DENIED',
+        `${who} may not subscribe as gateway ${hello.gateway}`,
+      );
+    }
+    return { kind: 'gateway', name: hello.gateway };
+  }
+  if (hello.kind === pb.ProxyKind.PROXY_KIND_WAYPOINT) {
+    const { namespace, name } = gatewayRef('waypoint', hello.waypoint);
     if (caller.namespace !== namespace || caller.serviceAccount !== name) {
       throw new SubscriptionError(
         'ERR_PERMISSION_DENIED',

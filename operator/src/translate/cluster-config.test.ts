@@ -3,7 +3,7 @@ import { authorize, type Workload } from '@ambit/config';
 import type { AuthorizationPolicy, Gateway, HTTPRoute, PeerAuthentication } from '@ambit/codegen/crds';
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { waypointScope, ztunnelScope } from '../distribute/scope.ts';
+import { gatewayScope, waypointScope, ztunnelScope } from '../distribute/scope.ts';
 import { attachedRouteCounts, translateCluster, type ClusterSnapshot } from './cluster-config.ts';
 
 const ns = (name: string, labels: Record<string, string> = {}): V1Namespace => ({
@@ -359,7 +359,12 @@ describe('translateCluster', () => {
       ['HTTPRoute/default/shop#0.0', ['www.shop.example'], 'default/sleep'],
       ['HTTPRoute/default/catch-all#0.0', undefined, 'default/productpage'],
     ]);
-    // Ingress tables never reach a waypoint.
+    // The gateway gets its tables and what their rules reach; ingress tables never reach a waypoint.
+    const mine = gatewayScope(c, { namespace: 'default', name: 'gw' });
+    expect([...mine.routeTables!.keys()]).toEqual(['gateway:default/gw:80']);
+    expect([...mine.services.keys()].sort()).toEqual(['default/productpage', 'default/sleep']);
+    expect([...mine.workloads.keys()].sort()).toEqual(['uid-productpage', 'uid-sleep']);
+    expect(gatewayScope(c, { namespace: 'default', name: 'other' }).routeTables!.size).toBe(0);
     expect([
       ...waypointScope(c, { namespace: 'default', name: 'waypoint' }).routeTables!.keys(),
     ]).not.toContain('gateway:default/gw:80');
