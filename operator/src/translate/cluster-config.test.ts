@@ -378,4 +378,30 @@ describe('translateCluster', () => {
       fault: { abort: { status: 404, percent: 100 } },
     });
   });
+
+  it('enforces a targetRefs policy on an ingress Gateway at that gateway, and says so', () => {
+    const ingress: Gateway = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'bookinfo-gateway', namespace: 'default' },
+      spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
+    };
+    const onGateway = ap('gateway-get-only', {
+      targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'bookinfo-gateway' }],
+      rules: [{ to: [{ operation: { methods: ['GET'] } }] }],
+    });
+    const onNothing = ap('nowhere', {
+      targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'absent' }],
+      rules: [{ to: [{ operation: { methods: ['GET'] } }] }],
+    });
+    const c = translateCluster({ ...snapshot([onGateway, onNothing]), gateways: [waypoint, ingress] });
+    expect(conditionsOf(c, 'gateway-get-only')?.[0]).toMatchObject({
+      status: 'True',
+      message: 'enforced by gateway default/bookinfo-gateway',
+    });
+    expect(conditionsOf(c, 'nowhere')?.[0]?.status).toBe('False');
+    expect([
+      ...gatewayScope(c, { namespace: 'default', name: 'bookinfo-gateway' }).authorizations.keys(),
+    ]).toEqual(['default/gateway-get-only']);
+  });
 });

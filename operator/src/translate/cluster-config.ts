@@ -195,11 +195,15 @@ function policyRef(ap: AuthorizationPolicy) {
   };
 }
 
-/** Where a targetRefs policy is enforced: each target must be a Service bound to a waypoint or a waypoint itself. */
+/**
+ * Where a targetRefs policy is enforced: each target must be a Service bound to a waypoint, a waypoint itself, or
+ * an ingress Gateway of ours (its gateway proxy enforces it).
+ */
 function waypointCondition(
   ap: AuthorizationPolicy,
   services: ReadonlyMap<string, { binding: WaypointBinding }>,
   waypoints: WaypointLookup,
+  ingress: IngressGateways,
 ): ConditionData {
   const spec = ap.spec ?? {};
   const refs = [...(spec.targetRefs ?? []), ...(spec.targetRef ? [spec.targetRef] : [])];
@@ -207,6 +211,7 @@ function waypointCondition(
   const problems: string[] = [];
   let targetMissing = false;
   const enforcedBy = new Set<string>();
+  const gateways = new Set<string>();
   for (const ref of refs) {
     const target = `${ref.kind} ${ns}/${ref.name}`;
     if (ref.kind === 'Service' && (ref.group ?? '') === '') {
@@ -218,9 +223,10 @@ function waypointCondition(
         problems.push(`${target} has no waypoint: label it ${USE_WAYPOINT_LABEL}`);
       else enforcedBy.add(key(svc.binding.waypoint.namespace, svc.binding.waypoint.name));
     } else if (ref.kind === 'Gateway') {
-      if (waypoints.waypointFor({ namespace: ns, name: ref.name }) === undefined)
-        problems.push(`${target} is not a waypoint`);
-      else enforcedBy.add(key(ns, ref.name));
+      if (waypoints.waypointFor({ namespace: ns, name: ref.name }) !== undefined)
+        enforcedBy.add(key(ns, ref.name));
+      else if (ingress.gateway(ns, ref.name)) gateways.add(key(ns, ref.name));
+      else problems.push(`${target} is not a waypoint or an ingress Gateway of Ambit's classes`);
     } else {
       problems.push(`${target}: targetRefs kind ${ref.kind} is not supported (use Service or Gateway)`);
     }
@@ -229,12 +235,11 @@ function waypointCondition(
     const reason = targetMissing ? Reason.TargetNotFound : Reason.NoWaypoint;
     return condition(WAYPOINT_ACCEPTED, false, reason, `not enforced for: ${problems.join('; ')}`);
   }
-  return condition(
-    WAYPOINT_ACCEPTED,
-    true,
-    Reason.Accepted,
-    `enforced by waypoint ${[...enforcedBy].sort().join(', ')}`,
-  );
+  const where = [
+    ...(enforcedBy.size > 0 ? [`waypoint ${[...enforcedBy].sort().join(', ')}`] : []),
+    ...(gateways.size > 0 ? [`gateway ${[...gateways].sort().join(', ')}`] : []),
+  ];
+  return condition(WAYPOINT_ACCEPTED, true, Reason.Accepted, `enforced by ${where.join('; ')}`);
 }
 
 export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterConfig): ClusterConfig {
@@ -260,6 +265,7 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
   );
   const namespaceLabels = (name: string) => nsLabels.get(name);
   const waypoints = waypointLookup(snapshot.gateways);
+  const ingress = ingressGateways(snapshot.gateways, namespaceLabels);
   const statuses: ObjectStatus[] = [];
 
   // Services first: targetRefs policies need their waypoint bindings.
@@ -321,7 +327,7 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
         const w = translateWaypointPolicy(ap);
         if (w.kind === 'waypoint') {
           waypointAuthorizations.set(id, w.record);
-          const base = waypointCondition(ap, serviceBindings, waypoints);
+          const base = waypointCondition(ap, serviceBindings, waypoints, ingress);
           const extra = w.notes.map((n) => `${n.field}: ${n.message}`).join('; ');
           statuses.push({
             object,
@@ -456,7 +462,7 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
       httpRoutes: snapshot.httpRoutes ?? [],
       grpcRoutes: snapshot.grpcRoutes ?? [],
       referenceGrants: snapshot.referenceGrants ?? [],
-      ingress: ingressGateways(snapshot.gateways, namespaceLabels),
+      ingress,
     },
     previous?.routingMemo,
   );
