@@ -135,6 +135,11 @@ export interface Service {
   readonly vips: readonly string[];
   readonly ports: readonly ServicePort[];
   readonly waypoint?: WaypointRef;
+  /**
+   * Ingress gateways send to `waypoint` too (Istio's `istio.io/ingress-use-waypoint: "true"` label); otherwise
+   * they go straight to the endpoints. Absent: false.
+   */
+  readonly ingressUseWaypoint?: boolean;
   readonly endpoints: readonly ServiceEndpoint[];
   readonly source: SourceRef;
 }

@@ -81,6 +81,8 @@ describe('wire conversion', () => {
     delete (noWaypoint as { waypoint?: unknown }).waypoint;
     expect(workloadFromProto(overTheWire(pb.Workload, workloadToProto(noWaypoint)))).toEqual(noWaypoint);
     expect(serviceFromProto(overTheWire(pb.Service, serviceToProto(service)))).toEqual(service);
+    const viaWaypoint = { ...service, ingressUseWaypoint: true };
+    expect(serviceFromProto(overTheWire(pb.Service, serviceToProto(viaWaypoint)))).toEqual(viaWaypoint);
     expect(
       authorizationFromProto(overTheWire(pb.Authorization, authorizationToProto(authorization))),
     ).toEqual(authorization);

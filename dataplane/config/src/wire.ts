@@ -152,6 +152,7 @@ export function workloadFromProto(p: pb.Workload): Workload {
 export function serviceToProto(s: Service): pb.Service {
   return {
     ...s,
+    ingressUseWaypoint: s.ingressUseWaypoint ?? false,
     vips: [...s.vips],
     ports: s.ports.map((p) => ({
       name: p.name,
@@ -183,6 +184,7 @@ export function serviceFromProto(p: pb.Service): Service {
       ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}),
     })),
     ...waypointFrom(p.waypoint),
+    ...(p.ingressUseWaypoint ? { ingressUseWaypoint: true } : {}),
     endpoints: p.endpoints.map((e) => ({
       workloadUid: e.workloadUid,
       ports: Object.fromEntries(

@@ -78,6 +78,14 @@ describe('translateService', () => {
     expect(t.kind === 'service' && [t.record.vips, t.record.waypoint]).toEqual([[], undefined]);
   });
 
+  it('says when ingress gateways must use the waypoint too (istio.io/ingress-use-waypoint: "true")', () => {
+    const spec = { clusterIP: '10.96.0.7', ports: [{ port: 80 }] };
+    const asked = translateService(service(spec, { 'istio.io/ingress-use-waypoint': 'true' }), [], ctx);
+    expect(asked.kind === 'service' && asked.record.ingressUseWaypoint).toBe(true);
+    const not = translateService(service(spec, { 'istio.io/ingress-use-waypoint': 'false' }), [], ctx);
+    expect(not.kind === 'service' && not.record.ingressUseWaypoint).toBeUndefined();
+  });
+
   it('reports ExternalName Services as outside the mesh', () => {
     expect(translateService(service({ type: 'ExternalName', externalName: 'x.example' }), [], ctx).kind).toBe(
       'unsupported',

@@ -1,7 +1,11 @@
 // Translates a Service and its EndpointSlices into a Service record (DESIGN §4): VIPs, ports, waypoint, endpoints.
+
 import type { Service, ServiceEndpoint, ServicePort } from '@ambit/config';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { serviceWaypoint, type WaypointBinding, type WaypointLookup } from './enrollment.ts';
+
+/** Istio's label asking ingress gateways to send to the Service's waypoint too. */
+export const INGRESS_USE_WAYPOINT_LABEL = 'istio.io/ingress-use-waypoint';
 
 export interface ServiceContext {
   /** The cluster DNS domain, e.g. cluster.local. */
@@ -77,6 +81,7 @@ export function translateService(
     vips,
     ports,
     ...(waypoint.kind === 'none' ? {} : { waypoint: waypoint.waypoint }),
+    ...(svc.metadata?.labels?.[INGRESS_USE_WAYPOINT_LABEL] === 'true' ? { ingressUseWaypoint: true } : {}),
     endpoints: endpointsOf(ports, slices),
     source: { group: '', kind: 'Service', namespace, name },
   };

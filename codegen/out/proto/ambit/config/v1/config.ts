@@ -459,7 +459,11 @@ export interface Service {
   ports: ServicePort[];
   waypoint?: WaypointRef | undefined;
   endpoints: ServiceEndpoint[];
-  source?: SourceRef | undefined;
+  source?:
+    | SourceRef
+    | undefined;
+  /** Ingress gateways send to the waypoint too (label istio.io/ingress-use-waypoint: "true"). */
+  ingressUseWaypoint: boolean;
 }
 
 /** One L4 matcher: every non-empty positive list must contain the value and no negative list may. */
@@ -1458,6 +1462,7 @@ function createBaseService(): Service {
     waypoint: undefined,
     endpoints: [],
     source: undefined,
+    ingressUseWaypoint: false,
   };
 }
 
@@ -1489,6 +1494,9 @@ export const Service: MessageFns<Service> = {
     }
     if (message.source !== undefined) {
       SourceRef.encode(message.source, writer.uint32(74).fork()).join();
+    }
+    if (message.ingressUseWaypoint !== false) {
+      writer.uint32(80).bool(message.ingressUseWaypoint);
     }
     return writer;
   },
@@ -1576,6 +1584,14 @@ export const Service: MessageFns<Service> = {
             }
 
             message.source = SourceRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.ingressUseWaypoint = reader.bool();
             continue;
           }
         }
