@@ -230,11 +230,12 @@ function throwFirstRejection(results: readonly PromiseSettledResult<unknown>[]):
 
 /**
  * Starts a box, in this order, one progress line per stage:
- * (a) reap what a crashed box of the same name left; (b) find (or build) kube-proxy and CoreDNS; (c) create the
- * network without pod CIDRs; (d) start the full control plane on the underlay's 172.30.0.1; (e) mint each node's and
- * its kube-proxy's client certificates; (f) per node, its agent (the kubelet, a hook, or a bare Node) then its
- * kube-proxy; (g) route each Node's pod CIDR; (h) apply the repo's CRDs; (i) route the LoadBalancer pool and start
- * its allocator; (j) wait until CoreDNS (applied right after (g)) is Available and in every node's rules.
+ * (a) reap what a crashed box of the same name left; (b) find (or build) kube-proxy, CoreDNS and the kubelet
+ * server; (c) create the network without pod CIDRs; (d) start the full control plane on the underlay's 172.30.0.1;
+ * (e) mint each node's and its kube-proxy's client certificates and the kubelet's serving one; (f) per node, its
+ * agent (the kubelet with its API on :10250, a hook, or a bare Node) then its kube-proxy; (g) route each Node's pod
+ * CIDR; (h) apply the repo's CRDs; (i) route the LoadBalancer pool and start its allocator; (j) wait until CoreDNS
+ * (applied right after (g)) is Available and in every node's rules.
  * On failure, everything started is stopped again and the work dir is kept for diagnosis.
  */
 export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
@@ -288,8 +289,9 @@ export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
       async () => ({
         kubeProxy: await resolveComponent('kube-proxy', env),
         coredns: agent.kind === 'none' ? undefined : await resolveComponent('coredns', env),
+        kubeletServer: agent.kind === 'none' ? undefined : await resolveComponent('kubelet-server', env),
       }),
-      (b) => [b.kubeProxy, b.coredns].filter((x) => x !== undefined).join(', '),
+      (b) => [b.kubeProxy, b.coredns, b.kubeletServer].filter((x) => x !== undefined).join(', '),
     );
     const catalogue = boxCatalogue(bins.coredns, opts.catalogue);
     await mkdir(plan.logDir, { recursive: true });
@@ -348,6 +350,7 @@ export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
                 network,
                 admin,
                 kubeProxyBin: bins.kubeProxy,
+                kubeletServerBin: bins.kubeletServer,
                 startNode,
                 catalogue,
                 timeoutMs,

@@ -1,5 +1,5 @@
-// Finds a built component the box runs itself (kube-proxy, CoreDNS): in $AMBIT_K8S_BIN, or built (or reused from
-// the cache) by e2e/components/build.sh.
+// Finds a built component the box runs itself (kube-proxy, CoreDNS, the kubelet server): in $AMBIT_K8S_BIN, or built
+// (or reused from the cache) by e2e/components/build.sh.
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AMBIT_K8S_BIN, ClusterError } from '../cluster/index.ts';
@@ -7,7 +7,7 @@ import { BUILD_SCRIPT, runBuild } from '../cluster/binaries.ts';
 import { BoxError } from './errors.ts';
 
 /** The components of build.sh that the box itself needs (the control plane's are e2e/cluster's). */
-export type BoxComponent = 'kube-proxy' | 'coredns';
+export type BoxComponent = 'kube-proxy' | 'coredns' | 'kubelet-server';
 
 /** build.sh through the cluster harness's runner, its errors in the box's terms. */
 async function build(component: BoxComponent, env: NodeJS.ProcessEnv): Promise<string> {
@@ -21,8 +21,9 @@ async function build(component: BoxComponent, env: NodeJS.ProcessEnv): Promise<s
 }
 
 /**
- * The path of the component's executable (kube-proxy v1.34.4, CoreDNS v1.12.4): `$AMBIT_K8S_BIN/<component>`
- * when that is set, else what build.sh built or had cached. Throws `ERR_BOX_PREREQUISITE` or `ERR_BOX_BUILD`.
+ * The path of the component's executable (kube-proxy v1.34.4, CoreDNS v1.12.4, the kubelet server of
+ * e2e/kubelet-server): `$AMBIT_K8S_BIN/<component>` when that is set, else what build.sh built or had cached.
+ * Throws `ERR_BOX_PREREQUISITE` or `ERR_BOX_BUILD`.
  */
 export async function resolveComponent(
   component: BoxComponent,

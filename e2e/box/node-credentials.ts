@@ -1,7 +1,9 @@
-// Mints each node's client certificates (its kubelet's and its kube-proxy's) and writes their kubeconfigs.
+// Mints each node's certificates (its kubelet's client and serving ones, its kube-proxy's) and writes the
+// kubeconfigs.
 import { mkdir, readFile } from 'node:fs/promises';
 import {
   issueClientCert,
+  issueServingCert,
   nodeIdentity,
   type CertAndKey,
   type ClientIdentity,
@@ -17,6 +19,11 @@ export interface NodeCredentials {
   /** `system:node:<name>` in `system:nodes`: the Node authorizer and NodeRestriction admit it for this node only. */
   readonly node: CertAndKey;
   readonly kubeProxy: CertAndKey;
+  /**
+   * The kubelet API's serving certificate: `system:node:<name>` for the node's name and InternalIP, as a kubelet's
+   * serverTLSBootstrap certificate is; the apiserver checks it with --kubelet-certificate-authority (the cluster CA).
+   */
+  readonly kubeletServing: CertAndKey;
 }
 
 /** The cluster CA (certificate and key), read once per box. */
@@ -28,7 +35,7 @@ export async function readClusterCa(cluster: Cluster): Promise<CertAndKey> {
   return { certPem, keyPem };
 }
 
-/** Issues both certificates of `node` and writes `node.nodeKubeconfig` and `node.kubeProxyKubeconfig`. */
+/** Issues the certificates of `node` and writes `node.nodeKubeconfig` and `node.kubeProxyKubeconfig`. */
 export async function writeNodeCredentials(
   cluster: Cluster,
   ca: CertAndKey,
@@ -36,9 +43,10 @@ export async function writeNodeCredentials(
 ): Promise<NodeCredentials> {
   await mkdir(node.dir, { recursive: true, mode: 0o700 });
   const identity = nodeIdentity(node.name);
-  const [nodeCred, kubeProxy] = await Promise.all([
+  const [nodeCred, kubeProxy, kubeletServing] = await Promise.all([
     issueClientCert(ca, identity),
     issueClientCert(ca, KUBE_PROXY_IDENTITY),
+    issueServingCert(ca, { cn: identity.cn, dnsNames: [node.name], ips: [node.ip] }),
   ]);
   const write = (path: string, user: string, cred: CertAndKey): Promise<void> =>
     writeKubeconfig(path, {
@@ -53,5 +61,5 @@ export async function writeNodeCredentials(
     write(node.nodeKubeconfig, identity.cn, nodeCred),
     write(node.kubeProxyKubeconfig, KUBE_PROXY_IDENTITY.cn, kubeProxy),
   ]);
-  return { node: nodeCred, kubeProxy };
+  return { node: nodeCred, kubeProxy, kubeletServing };
 }

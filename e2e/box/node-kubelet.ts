@@ -4,6 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { APISERVER_KUBELET_CLIENT_IDENTITY } from '../cluster/index.ts';
 import { startKubelet, type Kubelet, type KubeletOptions } from '../kubelet/index.ts';
 import type { NodeContext } from './node-start.ts';
 
@@ -24,6 +25,8 @@ export function kubeletLogPath(ctx: Pick<NodeContext, 'logDir' | 'node'>): strin
  *    `<node dir>/root`, the node's stand-in for `/`.
  * 2. Pod netns carry the box's prefix (podNetnsPrefix), so a crashed box's pods are reaped with it.
  * 3. Log lines go to `log` (the box passes its log file's writer).
+ * 4. With `ctx.kubeletServer`, the kubelet API on <node IP>:10250 with the node's serving certificate, taking
+ *    calls from the apiserver's kubelet client certificate only (--kubelet-client-certificate).
  */
 export function kubeletOptions(ctx: NodeContext, log?: (line: string) => void): KubeletOptions {
   return {
@@ -35,6 +38,17 @@ export function kubeletOptions(ctx: NodeContext, log?: (line: string) => void): 
     hostPathRoot: join(ctx.workDir, 'root'),
     catalogue: ctx.catalogue,
     netnsPrefix: podNetnsPrefix(ctx.box),
+    ...(ctx.kubeletServer === undefined
+      ? {}
+      : {
+          server: {
+            bin: ctx.kubeletServer.bin,
+            certPem: ctx.kubeletServer.serving.certPem,
+            keyPem: ctx.kubeletServer.serving.keyPem,
+            clientCaPem: ctx.ca.certPem,
+            allowedClients: [APISERVER_KUBELET_CLIENT_IDENTITY.cn],
+          },
+        }),
     ...(log === undefined ? {} : { log }),
   };
 }

@@ -32,6 +32,11 @@ export interface NodeContext {
   readonly credentials: CertAndKey;
   /** The cluster CA (certificate and key), e.g. to mint the kubelet's serving certificate. */
   readonly ca: CertAndKey;
+  /**
+   * The kubelet API (exec, logs, port-forward): the kubelet-server program and its serving certificate for the
+   * node's IP, signed by the cluster CA. Undefined when the box runs no kubelets.
+   */
+  readonly kubeletServer: { readonly bin: string; readonly serving: CertAndKey } | undefined;
   readonly cluster: Cluster;
   readonly network: BoxNetwork;
   /** A dir of this node's own, removed with the box. */
@@ -64,6 +69,8 @@ export interface NodeStartInput {
   readonly network: BoxNetwork;
   readonly admin: ApiClient;
   readonly kubeProxyBin: string;
+  /** The kubelet-server program (undefined: the box runs no kubelets). */
+  readonly kubeletServerBin: string | undefined;
   readonly startNode: StartNode | undefined;
   readonly catalogue: ImageCatalogue;
   readonly timeoutMs: number;
@@ -89,6 +96,10 @@ export async function startOneNode(i: NodeStartInput): Promise<void> {
       kubeconfigPath: layout.nodeKubeconfig,
       credentials: i.creds.node,
       ca: i.ca,
+      kubeletServer:
+        i.kubeletServerBin === undefined
+          ? undefined
+          : { bin: i.kubeletServerBin, serving: i.creds.kubeletServing },
       cluster: i.cluster,
       network: i.network,
       workDir: layout.dir,

@@ -15,6 +15,7 @@ export { ClusterError, type ClusterErrorCode } from './errors.ts';
 export { FIELD_MANAGER } from './apply.ts';
 export {
   ADMIN_IDENTITY,
+  APISERVER_KUBELET_CLIENT_IDENTITY,
   CONTROLLER_MANAGER_IDENTITY,
   createCa,
   createClusterPki,

@@ -50,6 +50,8 @@ export interface ContainerHandle {
   /** The program's pid (the launcher execs into it). */
   readonly pid: number;
   readonly startedAt: Date;
+  /** The program's whole environment (PATH and HOSTNAME included), which exec'd commands get too. */
+  readonly env: Readonly<Record<string, string>>;
   /** Resolves once the program exited, its process group is gone, the log is flushed and mount points released. */
   readonly exited: Promise<ContainerExit>;
   /** Set once exited. */
@@ -206,6 +208,7 @@ export async function startContainer(o: StartContainerOptions): Promise<Containe
   return {
     pid,
     startedAt: new Date(),
+    env,
     exited,
     get exitInfo() {
       return exitInfo;

@@ -22,6 +22,7 @@ export type KubeletErrorCode =
   | 'ERR_KUBE_CONFIG' // the kubelet's kubeconfig cannot be loaded or has no current cluster
   | 'ERR_KUBE_API' // an apiserver request failed (the HTTP status is on KubeApiError)
   | 'ERR_NODE_REGISTRATION' // the Node could not be registered or got no podCIDR in time
+  | 'ERR_KUBELET_SERVER' // the kubelet server (exec, logs, port-forward) or its runtime socket did not start
   | 'ERR_IMAGE_NOT_IN_CATALOGUE' // a container image the box's image catalogue has no program for
   | 'ERR_CATALOGUE_INVALID'; // a catalogue entry or program is unusable (relative path, no pinned node binary)
 

@@ -2,6 +2,23 @@
 // containers, probes) and the image catalogue.
 export { startKubelet, type Kubelet, type KubeletOptions } from './kubelet.ts';
 export {
+  kubeletServerArgv,
+  kubeletServerFiles,
+  startKubeletServer,
+  type KubeletServer,
+  type KubeletServerOptions,
+} from './kubelet-server.ts';
+export {
+  answerRuntimeRequest,
+  serveRuntimeSocket,
+  type RuntimeAnswer,
+  type RuntimeContainer,
+  type RuntimeLog,
+  type RuntimePod,
+  type RuntimeView,
+} from './runtime-socket.ts';
+export { chooseLogRun, type LogPodStatus, type LogRunChoice } from './log-selection.ts';
+export {
   ImageCatalogue,
   containerArgv,
   coredns,

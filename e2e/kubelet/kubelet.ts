@@ -10,6 +10,7 @@ import type { ContainerHandle } from './container.ts';
 import { KubeletError } from './errors.ts';
 import { startInformer, type Informer } from './informer.ts';
 import { KubeRest } from './kube-rest.ts';
+import { startKubeletServer, type KubeletServerOptions } from './kubelet-server.ts';
 import { restKubeletApi, type KubeletApi } from './kubelet-api.ts';
 import { DEFAULT_CAPACITY } from './node-object.ts';
 import { NodeStatusReporter, localNodeFacts, type NodeStatusTiming } from './node-status.ts';
@@ -26,7 +27,10 @@ export interface KubeletOptions {
   readonly nodeIP: string;
   /** Any kubeconfig; on a NodeRestriction cluster, one for `system:node:<nodeName>` in `system:nodes`. */
   readonly kubeconfig: string;
-  /** The kubelet's own directory: `pods/<uid>` (sandbox, volumes), `logs/` (CRI logs), `ipam/` (host-local). */
+  /**
+   * The kubelet's own directory: `pods/<uid>` (sandbox, volumes), `logs/` (CRI logs), `ipam/` (host-local); with
+   * `server`, `pki/` and `runtime.sock` (its path must fit a unix socket's 107 bytes).
+   */
   readonly workDir: string;
   /** @default '10.96.0.10' */
   readonly clusterDNS?: string;
@@ -55,6 +59,11 @@ export interface KubeletOptions {
     readonly pull?: BackoffPolicy;
     readonly retry?: BackoffPolicy;
   };
+  /**
+   * The kubelet API on <nodeIP>:10250 (exec, attach, port-forward, logs for `kubectl`), served by the kubelet-server
+   * program in the node's netns. Without it the Node still names port 10250 but nothing listens there.
+   */
+  readonly server?: KubeletServerOptions;
   /** @default a line on stderr prefixed with the node name */
   readonly log?: (line: string) => void;
 }
@@ -91,7 +100,8 @@ class Stack {
  * Starts the kubelet and resolves once it is serving:
  * 1. the probe source address exists in the node netns;
  * 2. the Node is registered (Ready) with its Lease, and spec.podCIDR is allocated;
- * 3. the Services and this node's Pods are listed and watched; every pod event re-syncs that pod.
+ * 3. with `server`, the kubelet API listens on <nodeIP>:10250;
+ * 4. the Services and this node's Pods are listed and watched; every pod event re-syncs that pod.
  */
 export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
   const log = o.log ?? ((line: string) => process.stderr.write(`[kubelet ${o.nodeName}] ${line}\n`));
@@ -167,6 +177,16 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
     );
     stack.push(() => manager.shutdown(o.shutdownGraceSeconds ?? 10));
     stack.push(() => queue.stop());
+    if (o.server !== undefined) {
+      const server = await startKubeletServer({
+        options: o.server,
+        node: { netns: o.nodeNetns, ip: o.nodeIP },
+        dir: o.workDir,
+        view: manager.runtimeView(),
+        log,
+      });
+      stack.push(() => server.stop());
+    }
 
     const informer = startInformer<V1Pod>({
       kubeConfig: rest.kubeConfig,

@@ -3,6 +3,13 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { ContainerHandle } from './container.ts';
 import type { PodWorkerContext } from './pod-resources.ts';
 import { PodWorker } from './pod-worker.ts';
+import type {
+  RuntimeAnswer,
+  RuntimeContainer,
+  RuntimeLog,
+  RuntimePod,
+  RuntimeView,
+} from './runtime-socket.ts';
 import type { ReconcileResult } from './work-queue.ts';
 
 /** The node's view of its pods (the pod informer's cache). */
@@ -88,6 +95,23 @@ export class PodManager {
 
   container(namespace: string, pod: string, container: string): ContainerHandle | undefined {
     return this.#worker(namespace, pod)?.container(container);
+  }
+
+  /** What the kubelet server asks about (over the runtime socket): the pod found as for logPath and container. */
+  runtimeView(): RuntimeView {
+    const missing = (pod: string) =>
+      ({ ok: false, status: 404, message: `pod "${pod}" does not exist` }) as const;
+    return {
+      pod: (namespace, name): RuntimeAnswer<RuntimePod> => {
+        const w = this.#worker(namespace, name);
+        return w === undefined ? missing(name) : { ok: true, value: w.runtimePod() };
+      },
+      container: (namespace, pod, container): RuntimeAnswer<RuntimeContainer> =>
+        this.#worker(namespace, pod)?.runtimeContainer(container) ?? missing(pod),
+      log: (namespace, pod, container, previous): RuntimeAnswer<RuntimeLog> =>
+        this.#worker(namespace, pod)?.runtimeLog(container, previous) ?? missing(pod),
+      running: (containerID) => [...this.#workers.values()].some((w) => w.isRunning(containerID)),
+    };
   }
 
   /** Node shutdown: every pod stopped and torn down in parallel; Pod objects are left as they are. */

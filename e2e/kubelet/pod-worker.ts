@@ -9,6 +9,7 @@ import { imageNotFoundMessage } from './catalogue/catalogue.ts';
 import { launchContainer } from './container-launch.ts';
 import { podLogPath } from './container-plan.ts';
 import type { ContainerExit, ContainerHandle } from './container.ts';
+import { chooseLogRun } from './log-selection.ts';
 import { planPod, type ContainerAction, type PodPlan } from './pod-plan.ts';
 import {
   CONTAINER_ID_SCHEME,
@@ -27,6 +28,7 @@ import {
   podLayout,
   type PodWorkerContext,
 } from './pod-resources.ts';
+import type { RuntimeAnswer, RuntimeContainer, RuntimeLog, RuntimePod } from './runtime-socket.ts';
 import { removeSandbox, type Sandbox } from './sandbox.ts';
 import type { VolumeLayout } from './volume-plan.ts';
 import { removeVolumes } from './volumes.ts';
@@ -82,6 +84,8 @@ export class PodWorker {
   #pod: V1Pod;
   readonly #records = new Map<string, ContainerRecord>();
   readonly #live = new Map<string, LiveContainer>();
+  /** containerID → the CRI log of that run (as a runtime's ContainerStatus.logPath). */
+  readonly #runLogs = new Map<string, string>();
   #sandbox: Sandbox | undefined;
   #podIP: string | undefined;
   #sandboxFailure: FailedAttempt | undefined;
@@ -125,6 +129,51 @@ export class PodWorker {
   /** The running container's handle (for exec). */
   container(name: string): ContainerHandle | undefined {
     return this.#live.get(name)?.handle;
+  }
+
+  /** The kubelet server's view of the pod (runtime-socket.ts). */
+  runtimePod(): RuntimePod {
+    const sb = this.#sandbox;
+    return { uid: this.uid, netns: sb === undefined ? '' : `/run/netns/${sb.netns ?? sb.nodeNetns}` };
+  }
+
+  /** A running container for exec: its main process and environment. */
+  runtimeContainer(name: string): RuntimeAnswer<RuntimeContainer> {
+    if (this.#spec(name) === undefined) {
+      return { ok: false, status: 404, message: `container ${name} is not valid for pod ${this.name}` };
+    }
+    const live = this.#live.get(name);
+    if (live === undefined || live.handle.exitInfo !== undefined) {
+      return { ok: false, status: 400, message: `container ${name} in pod ${this.name} is not running` };
+    }
+    const env = Object.entries(live.handle.env).map(([k, v]) => `${k}=${v}`);
+    return { ok: true, value: { id: live.containerID, pid: live.handle.pid, env } };
+  }
+
+  /** The log `kubectl logs [--previous]` reads, chosen from the status last written as the kubelet does. */
+  runtimeLog(name: string, previous: boolean): RuntimeAnswer<RuntimeLog> {
+    if (this.#spec(name) === undefined) {
+      return { ok: false, status: 404, message: `container "${name}" not found in pod "${this.name}"` };
+    }
+    const choice = chooseLogRun(this.name, this.#lastStatus ?? this.#pod.status, name, previous);
+    if (!choice.ok) return { ok: false, status: 400, message: choice.message };
+    const path = this.#runLogs.get(choice.containerID);
+    if (path === undefined) {
+      return {
+        ok: false,
+        status: 400,
+        message: `no log for container ${choice.containerID} in pod "${this.name}"`,
+      };
+    }
+    return { ok: true, value: { id: choice.containerID, path } };
+  }
+
+  /** Whether the run with this containerID is running. */
+  isRunning(containerID: string): boolean {
+    for (const live of this.#live.values()) {
+      if (live.containerID === containerID) return live.handle.exitInfo === undefined;
+    }
+    return false;
   }
 
   async sync(pod: V1Pod): Promise<ReconcileResult> {
@@ -355,6 +404,8 @@ export class PodWorker {
     const containerID = `${CONTAINER_ID_SCHEME}${randomBytes(32).toString('hex')}`;
     const image = { ref: resolved.image, id: resolved.imageID };
     const now = Date.now();
+    const logPath = podLogPath(this.#ctx.logsDir, this.#pod, c.name, restartCount);
+    this.#runLogs.set(containerID, logPath);
     const result = await launchContainer({
       api: this.#ctx.api,
       pod: this.#pod,
@@ -362,7 +413,7 @@ export class PodWorker {
       program: resolved.program,
       sandbox,
       layout: this.#layout(),
-      logPath: podLogPath(this.#ctx.logsDir, this.#pod, c.name, restartCount),
+      logPath,
       node: { name: this.#ctx.nodeName, ip: this.#ctx.nodeIP, allocatable: this.#ctx.allocatable },
       services: this.#ctx.services(),
       prober: this.#ctx.prober,
@@ -370,6 +421,7 @@ export class PodWorker {
       onStartupFailed: () => this.#updateRunning(c.name, containerID, { startupFailed: true }),
     });
     if (!result.ok && result.stage === 'config') {
+      this.#runLogs.delete(containerID); // no run was made
       const config = this.#failed('CreateContainerConfigError', result.message, rec.config, now);
       this.#records.set(rec.name, { ...rec, image, config });
       this.#ctx.log(`pod ${this.key}: container ${c.name}: ${result.message}`);
