@@ -61,15 +61,24 @@ func (s *server) lookupPod(r *http.Request) (podInfo, error) {
 	return p, nil
 }
 
-func (s *server) exec(w http.ResponseWriter, r *http.Request) {
+// streamRequest resolves the pod of an exec or attach request and its stream options, or answers the error.
+func (s *server) streamRequest(w http.ResponseWriter, r *http.Request) (podInfo, *remotecommand.Options, bool) {
 	p, err := s.lookupPod(r)
 	if err != nil {
 		writeError(w, err)
-		return
+		return p, nil, false
 	}
 	opts, err := remotecommand.NewOptions(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return p, nil, false
+	}
+	return p, opts, true
+}
+
+func (s *server) exec(w http.ResponseWriter, r *http.Request) {
+	p, opts, ok := s.streamRequest(w, r)
+	if !ok {
 		return
 	}
 	cmd := r.URL.Query()["command"]
@@ -84,14 +93,8 @@ func (s *server) exec(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) attach(w http.ResponseWriter, r *http.Request) {
-	p, err := s.lookupPod(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	opts, err := remotecommand.NewOptions(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	p, opts, ok := s.streamRequest(w, r)
+	if !ok {
 		return
 	}
 	ex := &executor{server: s, namespace: r.PathValue("ns")}
