@@ -105,7 +105,14 @@ export interface ClusterConfig {
 export interface TranslationMemo {
   readonly context: readonly (readonly unknown[])[];
   readonly mesh: MeshSettings;
-  readonly pods: ReadonlyMap<unknown, WorkloadTranslation>;
+  /** Identity of the context (mesh, namespaces, gateways, policies) the cached pod translations belong to. */
+  readonly generation: object;
+  /**
+   * Pod translations by pod object, shared by successive versions: a cache, never read for an entry of another
+   * generation, so sharing it cannot change a result; a WeakMap lets deleted pods' entries go. Shared rather than
+   * rebuilt because at 200k pods rebuilding a map per change cost more than the translation it saves.
+   */
+  readonly pods: WeakMap<object, { readonly generation: object; readonly result: WorkloadTranslation }>;
   readonly services: ReadonlyMap<
     string,
     { svc: V1Service; slices: readonly V1EndpointSlice[]; result: ServiceTranslation }
@@ -255,7 +262,9 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
     memo !== undefined &&
     JSON.stringify(memo.mesh) === JSON.stringify(mesh) &&
     context.every((c, i) => sameRefs(c, memo.context[i] ?? []));
-  const podMemo = new Map<unknown, WorkloadTranslation>();
+  // A new context gets a new generation (an identity, so two contexts never share one).
+  const generation = reusable ? memo.generation : {};
+  const podCache = memo?.pods ?? new WeakMap<object, { generation: object; result: WorkloadTranslation }>();
   const serviceMemo = new Map<
     string,
     { svc: V1Service; slices: readonly V1EndpointSlice[]; result: ServiceTranslation }
@@ -414,9 +423,15 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
 
   // Workloads.
   const pasByNs = groupBy(snapshot.peerAuthentications, (pa) => pa.metadata.namespace ?? '');
-  const workloads = new Map<string, Workload>();
+  // Starts from the previous map (a native copy) and writes only records that are not the same object: at 200k
+  // pods, building the map afresh per change cost more than the rest of this loop.
+  const previousWorkloads = previous?.workloads;
+  const workloads = new Map<string, Workload>(previousWorkloads ?? []);
+  let produced = 0;
+  let added = 0;
   for (const pod of snapshot.pods) {
-    const cached = reusable ? memo.pods.get(pod) : undefined;
+    const entry = podCache.get(pod);
+    const cached = entry?.generation === generation ? entry.result : undefined;
     const t =
       cached ??
       translateWorkload(pod, {
@@ -433,17 +448,35 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
           return { mode: m.mode, ports: m.ports };
         },
       });
-    podMemo.set(pod, t);
+    if (!cached) podCache.set(pod, { generation, result: t });
     if (t.kind !== 'workload') continue;
-    workloads.set(t.record.uid, t.record);
+    produced += 1;
+    const old = workloads.get(t.record.uid);
+    if (old !== t.record) {
+      if (old === undefined) added += 1;
+      workloads.set(t.record.uid, t.record);
+    }
     const unresolved = unresolvedWaypointStatus(t.record.source, t.waypoint);
     if (unresolved) statuses.push(unresolved);
   }
+  // Records of the previous map that no pod produced this time (deleted pods, pods out of the mesh) go: only then
+  // is a second pass needed to learn which.
+  if ((previousWorkloads?.size ?? 0) + added !== produced) {
+    const live = new Set<string>();
+    for (const pod of snapshot.pods) {
+      const t = podCache.get(pod)?.result;
+      if (t?.kind === 'workload') live.add(t.record.uid);
+    }
+    for (const uid of workloads.keys()) if (!live.has(uid)) workloads.delete(uid);
+  }
 
   // Routing, for waypoints: after workloads, whose pods' labels DestinationRule subsets select.
-  const labelsByUid = new Map(
-    snapshot.pods.map((p) => [p.metadata?.uid ?? '', p.metadata?.labels ?? {}] as const),
-  );
+  // Built only when some DestinationRule subset asks for pod labels.
+  let labelsByUid: Map<string, Readonly<Record<string, string>>> | undefined;
+  const podLabels = (uid: string) =>
+    (labelsByUid ??= new Map(
+      snapshot.pods.map((p) => [p.metadata?.uid ?? '', p.metadata?.labels ?? {}] as const),
+    )).get(uid) ?? {};
   const routing = translateRouting(
     {
       clusterDomain: mesh.clusterDomain,
@@ -455,7 +488,7 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
       workloadsOf: (id) =>
         (services.get(id)?.endpoints ?? []).map((e) => ({
           uid: e.workloadUid,
-          labels: labelsByUid.get(e.workloadUid) ?? {},
+          labels: podLabels(e.workloadUid),
         })),
       virtualServices: snapshot.virtualServices ?? [],
       destinationRules: snapshot.destinationRules ?? [],
@@ -480,6 +513,6 @@ export function translateCluster(snapshot: ClusterSnapshot, previous?: ClusterCo
     destinationPolicies: routing.destinationPolicies,
     routeStatuses: routing.routeStatuses,
     routingMemo: routing.memo,
-    memo: { context, mesh, pods: podMemo, services: serviceMemo },
+    memo: { context, mesh, generation, pods: podCache, services: serviceMemo },
   };
 }
