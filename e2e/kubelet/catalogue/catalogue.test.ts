@@ -134,3 +134,15 @@ describe('defaultCatalogue', () => {
     });
   });
 });
+
+describe('the bookinfo images', () => {
+  it.each([
+    ['registry.istio.io/release/examples-bookinfo-productpage-v1:1.20.3', 'productpage'],
+    ['docker.io/istio/examples-bookinfo-reviews-v2:1.20.3', 'reviews-v2'],
+    ['registry.istio.io/release/examples-bookinfo-ratings-v1:1.20.3', 'ratings'],
+  ])('%s runs bookinfo.ts %s', (image, role) => {
+    const resolved = defaultCatalogue().resolve(image);
+    expect(resolved?.program.command).toEqual([pinnedNode(), programPath('bookinfo.ts')]);
+    expect(resolved?.program.defaultArgs).toEqual([role]);
+  });
+});

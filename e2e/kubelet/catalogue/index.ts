@@ -1,5 +1,6 @@
 // The box's image catalogue: one file per image under images/, collected here.
 import { ImageCatalogue, type CatalogueEntry } from './catalogue.ts';
+import { bookinfo } from './images/bookinfo.ts';
 import { busybox } from './images/busybox.ts';
 import { curl } from './images/curl.ts';
 import { echoHttp } from './images/echo-http.ts';
@@ -17,10 +18,16 @@ export { parseImageRef, type ImageRef } from './image-ref.ts';
 export { coredns } from './images/coredns.ts';
 export { nodeProgram, pinnedNode, programPath, shellImageProgram } from './program.ts';
 
-/** Every image file's entry; add a file under images/ and one line here. */
-const ENTRIES: readonly (() => CatalogueEntry)[] = [busybox, curl, echoHttp, echoTcp];
+/** Every image file's entries; add a file under images/ and one line here. */
+const ENTRIES: readonly (() => CatalogueEntry | readonly CatalogueEntry[])[] = [
+  busybox,
+  curl,
+  echoHttp,
+  echoTcp,
+  bookinfo,
+];
 
 /** The catalogue with every built-in image; extend it with `.with(entry)`. */
 export function defaultCatalogue(): ImageCatalogue {
-  return new ImageCatalogue(ENTRIES.map((make) => make()));
+  return new ImageCatalogue(ENTRIES.flatMap((make) => make()));
 }
