@@ -15,10 +15,10 @@ STAMP := node_modules/.ambit-install-stamp
 	typecheck lint format format-check test test-unit test-integration cluster-up box-up demo bench
 
 help:
-	@echo "make demo          start the local demo cluster (the box, as root) and print KUBECONFIG"
+	@echo "make demo          start the local demo cluster (the box with Ambit installed, as root) and print KUBECONFIG"
 	@echo "make test          codegen check, typecheck, lint, unit and integration tests"
 	@echo "make cluster-up    start only the control plane (no nodes) and print KUBECONFIG"
-	@echo "make box-up        start the box: control plane, NODES=n nodes (kubelet, kube-proxy), CoreDNS, LoadBalancers"
+	@echo "make box-up        the box: control plane, NODES=n nodes (kubelet, kube-proxy), CoreDNS, LoadBalancers, Ambit (AMBIT=0: not)"
 	@echo "make codegen       regenerate vendored CRDs, TypeScript types and validators"
 	@echo "make manifests     regenerate the install manifests under manifests/"
 	@echo "make bench         benchmarks (numbers, not pass/fail; the ztunnel one needs root)"

@@ -21,6 +21,7 @@ import {
   type Kubelet,
 } from '../kubelet/index.ts';
 import { createNetwork, HOST_UNDERLAY_IP, nodeOf, planNetwork, type BoxNetwork } from '../network/index.ts';
+import { installAmbit, type AmbitInstallTiming } from './ambit-install.ts';
 import { installClusterDns, type ClusterDnsTiming } from './cluster-dns.ts';
 import { resolveComponent } from './component-binary.ts';
 import { BoxError } from './errors.ts';
@@ -35,6 +36,7 @@ import {
   DEFAULT_BOX_NAME,
   DEFAULT_NODE_COUNT,
   defaultWorkDir,
+  nodeRootDir,
   planBox,
   planNodeAgent,
   type BoxPlan,
@@ -47,6 +49,7 @@ import { TeardownStack } from './teardown-stack.ts';
 
 export type { NodeContext, NodeHandle, StartNode } from './node-start.ts';
 export type { ClusterDnsTiming } from './cluster-dns.ts';
+export type { AmbitInstallTiming } from './ambit-install.ts';
 
 export interface StartBoxOptions {
   /** Prefixes every name the box puts on the host; see e2e/network `BOX_NAME`. @default 'abox' */
@@ -78,6 +81,13 @@ export interface StartBoxOptions {
    * pods. @default true with the box's kubelets, false with `kubelets: false` or a `startNode` hook
    */
   readonly clusterDns?: boolean;
+  /**
+   * Install Ambit as a user would, once the box is up: `kubectl apply --server-side -k manifests/`, wait for the
+   * operator, `kubectl apply -f manifests/examples/mesh.yaml`, wait until the Mesh is Ready with a ready ztunnel on
+   * every node (e2e/box/ambit-install.ts). Its pods run from the image catalogue like any other. Needs the box's
+   * kubelets and cluster DNS. @default false
+   */
+  readonly ambit?: boolean;
   /** @default process.env */
   readonly env?: NodeJS.ProcessEnv;
   /** Per waited-for thing (a component, a Node, a pod CIDR, CoreDNS Available). @default 60_000 */
@@ -89,6 +99,8 @@ export interface BoxNode {
   readonly netns: string;
   readonly ip: string;
   readonly podCidr: string;
+  /** The node's stand-in for `/` with the box's kubelets: its hostPath volumes, /etc/cni/net.d, /opt/cni/bin. */
+  readonly root: string;
 }
 
 export interface BoxPids {
@@ -118,6 +130,8 @@ export interface Box {
   readonly kubelets: ReadonlyMap<string, Kubelet>;
   /** How long CoreDNS took from apply to Available; undefined when the box installed no cluster DNS. */
   readonly clusterDns: ClusterDnsTiming | undefined;
+  /** How long Ambit's install took (with `ambit: true`); undefined otherwise. */
+  readonly ambit: AmbitInstallTiming | undefined;
   /** The netns of a pod the box's kubelets run (`ip netns exec <it> …`), from the pod's uid. */
   podNetns(uid: string): string;
   /** How long each start stage took, in order. */
@@ -139,6 +153,7 @@ interface LiveParts {
   readonly kubeProxies: ReadonlyMap<string, ManagedProcess>;
   readonly kubelets: ReadonlyMap<string, Kubelet>;
   readonly clusterDns: ClusterDnsTiming | undefined;
+  readonly ambit: AmbitInstallTiming | undefined;
   readonly timings: readonly StageTiming[];
   readonly stack: TeardownStack;
   readonly keepWorkDir: boolean;
@@ -156,6 +171,7 @@ class RunningBox implements Box {
   readonly kubeconfigPath: string;
   readonly kubelets: ReadonlyMap<string, Kubelet>;
   readonly clusterDns: ClusterDnsTiming | undefined;
+  readonly ambit: AmbitInstallTiming | undefined;
   readonly timings: readonly StageTiming[];
   readonly #p: LiveParts;
   readonly #untrack: () => void;
@@ -172,6 +188,7 @@ class RunningBox implements Box {
     this.timings = p.timings;
     this.kubelets = p.kubelets;
     this.clusterDns = p.clusterDns;
+    this.ambit = p.ambit;
     this.#untrack = p.untrack;
   }
 
@@ -235,7 +252,8 @@ function throwFirstRejection(results: readonly PromiseSettledResult<unknown>[]):
  * (e) mint each node's and its kube-proxy's client certificates and the kubelet's serving one; (f) per node, its
  * agent (the kubelet with its API on :10250, a hook, or a bare Node) then its kube-proxy; (g) route each Node's pod
  * CIDR; (h) apply the repo's CRDs; (i) route the LoadBalancer pool and start its allocator; (j) wait until CoreDNS
- * (applied right after (g)) is Available and in every node's rules.
+ * (applied right after (g)) is Available and in every node's rules; (k) with `ambit`, install Ambit with kubectl
+ * and wait for the Mesh to be Ready.
  * On failure, everything started is stopped again and the work dir is kept for diagnosis.
  */
 export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
@@ -434,11 +452,28 @@ export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
         )
       : undefined;
 
+    const ambit = agent.ambit
+      ? await clock.run(
+          'Ambit',
+          () =>
+            installAmbit({
+              kubeconfig: cluster.kubeconfigPath,
+              nodes: plan.nodes.length,
+              timeoutMs: Math.max(timeoutMs, 180_000),
+              onProgress: (line) => progress(`  ${line}`),
+            }),
+          (a) =>
+            `operator Available ${seconds(a.applyMs + a.operatorAvailableMs)} after kubectl apply, ` +
+            `Mesh Ready ${seconds(a.meshReadyMs)} after its apply, a ztunnel on every node`,
+        )
+      : undefined;
+
     const nodes: BoxNode[] = plan.nodes.map((n) => ({
       name: n.name,
       netns: nodeOf(network.plan, n.name).netns,
       ip: n.ip,
       podCidr: podCidrs[n.name] ?? '',
+      root: nodeRootDir(n.dir),
     }));
     progress(`box ${name} ready (${seconds(performance.now() - t)})`);
     live.box = new RunningBox({
@@ -449,6 +484,7 @@ export async function startBox(opts: StartBoxOptions = {}): Promise<Box> {
       kubeProxies,
       kubelets,
       clusterDns,
+      ambit,
       timings: clock.timings,
       stack,
       keepWorkDir: harness.keepCluster,

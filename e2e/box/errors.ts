@@ -8,6 +8,8 @@ export type BoxErrorCode =
   | 'ERR_BOX_KUBE_PROXY' // a kube-proxy exited or did not become ready in time
   | 'ERR_BOX_CLUSTER_DNS' // the CoreDNS Deployment did not become Available in time
   | 'ERR_BOX_API' // the apiserver answered a request of the box with an unexpected status
+  | 'ERR_BOX_KUBECTL' // a kubectl command the box ran (installing Ambit) exited non-zero
+  | 'ERR_BOX_AMBIT' // Ambit's install did not become Ready in time (the message carries what was seen)
   | 'ERR_BOX_STOP'; // stop() finished but some step failed (each is in the cause)
 
 export class BoxError extends Error {

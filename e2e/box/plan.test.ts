@@ -44,23 +44,32 @@ describe('planNodeAgent', () => {
   const hook = (): Promise<never> => Promise.reject(new Error('unused'));
 
   it("runs the box's kubelets and CoreDNS by default", () => {
-    expect(planNodeAgent({})).toEqual({ kind: 'kubelet', clusterDns: true });
+    expect(planNodeAgent({})).toEqual({ kind: 'kubelet', clusterDns: true, ambit: false });
     expect(planNodeAgent({ kubelets: true, clusterDns: false })).toEqual({
       kind: 'kubelet',
       clusterDns: false,
+      ambit: false,
     });
+    expect(planNodeAgent({ ambit: true })).toEqual({ kind: 'kubelet', clusterDns: true, ambit: true });
   });
 
   it('runs a hook without CoreDNS unless asked, and bare Nodes with kubelets: false', () => {
-    expect(planNodeAgent({ startNode: hook })).toEqual({ kind: 'hook', clusterDns: false });
-    expect(planNodeAgent({ startNode: hook, clusterDns: true })).toEqual({ kind: 'hook', clusterDns: true });
-    expect(planNodeAgent({ kubelets: false })).toEqual({ kind: 'none', clusterDns: false });
+    expect(planNodeAgent({ startNode: hook })).toEqual({ kind: 'hook', clusterDns: false, ambit: false });
+    expect(planNodeAgent({ startNode: hook, clusterDns: true })).toEqual({
+      kind: 'hook',
+      clusterDns: true,
+      ambit: false,
+    });
+    expect(planNodeAgent({ kubelets: false })).toEqual({ kind: 'none', clusterDns: false, ambit: false });
   });
 
-  it('refuses a hook with kubelets: false, and cluster DNS without pods', () => {
+  it('refuses a hook with kubelets: false, cluster DNS without pods, and Ambit without cluster DNS', () => {
     for (const o of [
       { startNode: hook, kubelets: false },
       { kubelets: false, clusterDns: true },
+      { kubelets: false, ambit: true },
+      { clusterDns: false, ambit: true },
+      { startNode: hook, ambit: true },
     ]) {
       expect(() => planNodeAgent(o)).toThrow(expect.objectContaining({ code: 'ERR_BOX_INVALID_OPTION' }));
     }

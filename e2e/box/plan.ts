@@ -54,6 +54,11 @@ export function nodeUnderlayIp(index: number): string {
   return formatIpv4(base + NODE_IP_OFFSET + index);
 }
 
+/** The node's stand-in for `/` (hostPath volumes, its /etc/cni/net.d and /opt/cni/bin), under its dir. */
+export function nodeRootDir(nodeDir: string): string {
+  return join(nodeDir, 'root');
+}
+
 /** The work dir of box `name` when none is given: fixed, so a crashed run is found and reaped by the next. */
 export function defaultWorkDir(cacheDir: string, name: string): string {
   return join(cacheDir, 'box', name);
@@ -101,18 +106,22 @@ export interface NodeAgentPlan {
   readonly kind: NodeAgentKind;
   /** Whether the box installs CoreDNS and waits for it. */
   readonly clusterDns: boolean;
+  /** Whether the box installs Ambit (operator, then a Mesh) once it is up. */
+  readonly ambit: boolean;
 }
 
 /**
  * Which agent each node runs, from startBox's options; throws `ERR_BOX_INVALID_OPTION` for a contradiction:
  * 1. a `startNode` hook wins; `kubelets: false` with a hook is a contradiction;
  * 2. otherwise the box's kubelets, unless `kubelets: false`;
- * 3. cluster DNS defaults to on with the box's kubelets only (a hook may run no pods), and needs pods to run.
+ * 3. cluster DNS defaults to on with the box's kubelets only (a hook may run no pods), and needs pods to run;
+ * 4. Ambit needs cluster DNS (so pods too).
  */
 export function planNodeAgent(o: {
   readonly startNode?: unknown;
   readonly kubelets?: boolean;
   readonly clusterDns?: boolean;
+  readonly ambit?: boolean;
 }): NodeAgentPlan {
   if (o.startNode !== undefined && o.kubelets === false) {
     throw new BoxError('ERR_BOX_INVALID_OPTION', 'give either a startNode hook or kubelets: false, not both');
@@ -125,5 +134,12 @@ export function planNodeAgent(o: {
       'clusterDns needs nodes that run pods (kubelets: false given)',
     );
   }
-  return { kind, clusterDns };
+  const ambit = o.ambit ?? false;
+  if (ambit && !clusterDns) {
+    throw new BoxError(
+      'ERR_BOX_INVALID_OPTION',
+      'ambit needs nodes that run pods and cluster DNS (its proxies find the control plane by name)',
+    );
+  }
+  return { kind, clusterDns, ambit };
 }

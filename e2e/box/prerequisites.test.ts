@@ -3,7 +3,7 @@ import { missingPrerequisites, type HostFacts } from './prerequisites.ts';
 
 const ready: HostFacts = {
   uid: 0,
-  tools: { ip: true, iptables: true, 'iptables-save': true, sysctl: true, go: true },
+  tools: { ip: true, iptables: true, 'iptables-save': true, sysctl: true, kubectl: true, go: true },
   cniPlugins: { bridge: true, 'host-local': true, loopback: true },
   cniDirs: ['/usr/lib/cni'],
   prebuiltDir: undefined,

@@ -13,6 +13,7 @@ export const REQUIRED_TOOLS: Readonly<Record<string, string>> = {
   iptables: 'Debian: iptables',
   'iptables-save': 'Debian: iptables',
   sysctl: 'Debian: procps',
+  kubectl: 'Debian: kubectl; the box installs Ambit with it, as a user would',
 };
 export const GO_HINT = `it builds the Kubernetes components; install Go, or set ${AMBIT_K8S_BIN} to a dir of prebuilt ones`;
 /** The plugins of the fake kubelet's pod network chain (e2e/kubelet/cni-config.ts). */

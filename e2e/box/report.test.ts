@@ -53,7 +53,7 @@ describe('helpers', () => {
       ]),
     ).toEqual(['a     bb', 'ccc   d']);
     const lines = boxNodes(
-      [{ name: 'node-0', netns: 'abox-node-0', ip: '172.30.0.10', podCidr: '10.244.0.0/24' }],
+      [{ name: 'node-0', netns: 'abox-node-0', ip: '172.30.0.10', podCidr: '10.244.0.0/24', root: '/r' }],
       {
         'node-0': 42,
       },

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import {
   cniArgs,
   cniEnv,
+  conflistFileName,
+  nodeViewScript,
   parseCniError,
+  parseConflist,
+  pickConflistFile,
   parseCniResult,
   pluginStdinConfig,
   podConflist,
@@ -121,5 +125,48 @@ describe('results and errors', () => {
     const crash = parseCniError('ptp', 'DEL', { stdout: '', stderr: 'panic: boom\n', exit: 'exit 2' });
     expect(crash).toMatchObject({ plugin: 'ptp', cniCode: undefined });
     expect(crash.message).toBe('cni plugin ptp failed DEL: panic: boom');
+  });
+});
+
+describe('the node CNI config directory', () => {
+  it('names the pod network to sort first and picks the first conflist as containerd does', () => {
+    expect(conflistFileName('ambit-podnet')).toBe('10-ambit-podnet.conflist');
+    expect(
+      pickConflistFile(['99-x.conflist', '10-ambit-podnet.conflist', '05-a.conf', '.10-ambit.tmp']),
+    ).toBe('10-ambit-podnet.conflist');
+    expect(pickConflistFile(['.00-tmp.conflist', 'README'])).toBeUndefined();
+  });
+
+  it('reads a conflist back, keeping plugin fields, and refuses one the runtime could not run', () => {
+    const list = podConflist({
+      podCidr: '10.244.1.0/24',
+      ipamDataDir: '/ipam',
+      extraPlugins: [{ type: 'ambit-cni', eventSocket: '/var/run/ambit/cni.sock' }],
+    });
+    expect(parseConflist(JSON.stringify(list), 'f')).toEqual(list);
+    for (const bad of [
+      '{',
+      '[]',
+      '{"name":"n","plugins":[{"type":"x"}]}',
+      '{"cniVersion":"1.0.0","name":"n"}',
+    ]) {
+      expect(() => parseConflist(bad, 'f')).toThrow(expect.objectContaining({ code: 'ERR_CNI_CONFIG' }));
+    }
+    const noType = { cniVersion: '1.0.0', name: 'n', plugins: [{ type: '../evil' }] };
+    expect(() => parseConflist(JSON.stringify(noType), 'f')).toThrow(/plugins\[0\] needs a type/);
+  });
+
+  it("binds the node's own directories for the plugin, covering fresh mount points first, then execs it", () => {
+    const script = nodeViewScript(
+      { binds: [{ source: "/box/n0/root/var/run/it's", target: '/var/run/ambit' }], tmpfsDirs: ['/run/x'] },
+      { mount: '/bin/mount', mkdir: '/bin/mkdir' },
+    );
+    expect(script.split('\n')).toEqual([
+      "'/bin/mount' -t tmpfs -o mode=0755,size=1m ambit-mountpoints '/run/x' || exit 125",
+      "'/bin/mkdir' -p '/var/run/ambit' || exit 125",
+      `'/bin/mount' --rbind '/box/n0/root/var/run/it'\\''s' '/var/run/ambit' || exit 125`,
+      'exec "$@"',
+      '',
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 // Pure CNI definitions: the pod network conflist, the per-plugin stdin config, the CNI_* environment and result parsing.
 import { CniError, KubeletError } from './errors.ts';
+import { shellQuote } from './launcher.ts';
 
 /** The CNI spec version the box speaks. */
 export const CNI_VERSION = '1.0.0';
@@ -60,6 +61,75 @@ export function podConflist(o: PodConflistOptions): CniConflist {
       ...(o.extraPlugins ?? []),
     ],
   };
+}
+
+/** The file name the kubelet gives its pod network in a CNI config directory: first in lexical order. */
+export function conflistFileName(name: string): string {
+  return `10-${name}.conflist`;
+}
+
+/**
+ * The file a runtime uses from a CNI config directory's entries: the first `*.conflist` in lexical order
+ * (containerd and CRI-O take the first file libcni's `ConfFiles` lists). Single-plugin `.conf` files are not read.
+ */
+export function pickConflistFile(entries: readonly string[]): string | undefined {
+  return entries.filter((e) => e.endsWith('.conflist') && !e.startsWith('.')).sort()[0];
+}
+
+/** A conflist file's text, checked for what the runtime reads (`cniVersion`, `name`, each plugin's `type`). */
+export function parseConflist(text: string, source: string): CniConflist {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new KubeletError('ERR_CNI_CONFIG', `${source} is not JSON`, { cause: err });
+  }
+  const bad = (what: string): KubeletError => new KubeletError('ERR_CNI_CONFIG', `${source}: ${what}`);
+  if (!isRecord(v)) throw bad('not a JSON object');
+  if (typeof v.cniVersion !== 'string' || v.cniVersion === '') throw bad('cniVersion must be a string');
+  if (typeof v.name !== 'string' || v.name === '') throw bad('name must be a string');
+  if (!Array.isArray(v.plugins) || v.plugins.length === 0) throw bad('plugins must be a non-empty list');
+  const plugins = v.plugins.map((p: unknown, i) => {
+    if (!isRecord(p) || typeof p.type !== 'string' || p.type === '' || p.type.includes('/')) {
+      throw bad(`plugins[${i}] needs a type (a file name in CNI_PATH)`);
+    }
+    return p as CniPluginConf;
+  });
+  return { cniVersion: v.cniVersion, name: v.name, plugins };
+}
+
+/**
+ * What a CNI plugin sees of the node's own directories: on a real node the runtime and its plugins see the node's
+ * filesystem; in the box every node shares the machine's, so directories that are the node's own (those hostPath
+ * volumes resolve under the node root, e.g. `/var/run/ambit` where a chained plugin finds its agent's socket) are
+ * bound over their node path in a mount namespace of the plugin's own.
+ */
+export interface CniNodeView {
+  /** Host directory → node path. */
+  readonly binds: readonly { readonly source: string; readonly target: string }[];
+  /** Empty host directories (made for missing mount points) to cover with a tmpfs before binding below them. */
+  readonly tmpfsDirs: readonly string[];
+}
+
+/**
+ * The script that makes the node view and execs the plugin, run as `sh -c <script> cni-plugin <file>`; a failing
+ * step exits 125 with the tool's message on stderr (which the runtime reports).
+ */
+export function nodeViewScript(
+  view: CniNodeView,
+  tools: { readonly mount: string; readonly mkdir: string },
+): string {
+  const q = shellQuote;
+  const lines: string[] = [];
+  for (const dir of view.tmpfsDirs) {
+    lines.push(`${q(tools.mount)} -t tmpfs -o mode=0755,size=1m ambit-mountpoints ${q(dir)} || exit 125`);
+  }
+  for (const b of view.binds) {
+    lines.push(`${q(tools.mkdir)} -p ${q(b.target)} || exit 125`);
+    lines.push(`${q(tools.mount)} --rbind ${q(b.source)} ${q(b.target)} || exit 125`);
+  }
+  lines.push('exec "$@"');
+  return `${lines.join('\n')}\n`;
 }
 
 /** The identity of the pod a CNI call is for. */

@@ -1,14 +1,20 @@
 // Runs a CNI conflist the way a container runtime does (libcni): ADD in order, DEL in reverse with the cached result.
 import { accessSync, constants } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   cniArgs,
   cniEnv,
+  conflistFileName,
+  nodeViewScript,
+  parseConflist,
+  pickConflistFile,
   parseCniError,
   parseCniResult,
   pluginStdinConfig,
   type CniCommand,
   type CniConflist,
+  type CniNodeView,
   type CniPodRef,
   type CniResult,
 } from './cni-config.ts';
@@ -23,6 +29,8 @@ export interface CniRuntime {
   readonly cniPath: readonly string[];
   /** Per plugin call. @default 60_000 */
   readonly timeoutMs?: number;
+  /** The node's own directories as plugins see them (see CniNodeView). @default none: the machine's */
+  readonly nodeView?: CniNodeView;
 }
 
 /** One pod interface: what ADD creates and DEL tears down. */
@@ -77,7 +85,23 @@ async function invoke(
       cniPath: rt.cniPath,
     }),
   };
-  const res = await runCapture(tool('ip'), ['netns', 'exec', rt.nodeNetns, file], {
+  const view = rt.nodeView;
+  const argv =
+    view === undefined || view.binds.length === 0
+      ? [file]
+      : [
+          tool('unshare'),
+          '--mount',
+          '--propagation',
+          'slave',
+          '--',
+          tool('sh'),
+          '-c',
+          nodeViewScript(view, { mount: tool('mount'), mkdir: tool('mkdir') }),
+          'cni-plugin',
+          file,
+        ];
+  const res = await runCapture(tool('ip'), ['netns', 'exec', rt.nodeNetns, ...argv], {
     input: JSON.stringify(pluginStdinConfig(att.conflist, index, prevResult)),
     env,
     timeoutMs: rt.timeoutMs ?? 60_000,
@@ -148,4 +172,32 @@ export async function cniDel(rt: CniRuntime, cachePath: string): Promise<void> {
   }
   if (first !== undefined) throw first;
   await rm(cachePath, { force: true });
+}
+
+/**
+ * The conflist a runtime would use from the node's CNI config directory, read at each sandbox creation (containerd
+ * reloads it when the directory changes), so a plugin that chains itself in (Ambit's node agent) is used from the
+ * next pod on. ERR_CNI_CONFIG when there is none or it is malformed: the pod's sandbox fails, as on a node whose
+ * network plugin is not ready.
+ */
+export async function loadConflist(dir: string): Promise<CniConflist> {
+  const entries = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  const file = pickConflistFile(entries);
+  if (file === undefined) {
+    throw new KubeletError('ERR_CNI_CONFIG', `no network config found in ${dir}: cni plugin not initialized`);
+  }
+  const path = join(dir, file);
+  return parseConflist(await readFile(path, 'utf8'), path);
+}
+
+/** Writes the kubelet's pod network into the node's CNI config directory (atomically: a reader sees old or new). */
+export async function writeConflist(dir: string, list: CniConflist): Promise<string> {
+  const path = join(dir, conflistFileName(list.name));
+  const tmp = join(dir, `.${conflistFileName(list.name)}.tmp`);
+  await writeFile(tmp, `${JSON.stringify(list, null, 2)}\n`, { mode: 0o644 });
+  await rename(tmp, path);
+  return path;
 }

@@ -3,6 +3,7 @@
 export type KubeletErrorCode =
   | 'ERR_KUBELET_TOOL' // a system tool (ip, unshare, mount, nsenter, sh) is missing
   | 'ERR_KUBELET_COMMAND' // a system tool exited non-zero or timed out
+  | 'ERR_CNI_CONFIG' // the node's CNI config directory has no usable conflist
   | 'ERR_CNI_PLUGIN' // a CNI plugin answered with an error (its name and CNI code are on the error)
   | 'ERR_CNI_PLUGIN_NOT_FOUND' // no executable of the plugin's `type` in CNI_PATH
   | 'ERR_CNI_RESULT' // a plugin's result could not be parsed or gave the pod no address

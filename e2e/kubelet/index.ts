@@ -47,13 +47,25 @@ export {
   CNI_VERSION,
   DEFAULT_CNI_PATH,
   POD_IFNAME,
+  conflistFileName,
+  parseConflist,
+  pickConflistFile,
   podConflist,
   type CniConflist,
+  type CniNodeView,
   type CniPluginConf,
   type CniResult,
   type PodConflistOptions,
 } from './cni-config.ts';
-export { cniAdd, cniDel, readCniCache, type CniAttachment, type CniRuntime } from './cni.ts';
+export {
+  cniAdd,
+  cniDel,
+  loadConflist,
+  readCniCache,
+  writeConflist,
+  type CniAttachment,
+  type CniRuntime,
+} from './cni.ts';
 export { CLUSTER_DNS, CLUSTER_DOMAIN, podNetnsName } from './sandbox-plan.ts';
 export {
   createSandbox,
@@ -62,7 +74,7 @@ export {
   type Sandbox,
   type SandboxPod,
 } from './sandbox.ts';
-export { planVolumes, type PlannedMount, type VolumeLayout } from './volume-plan.ts';
+export { hostPathOnMachine, planVolumes, type PlannedMount, type VolumeLayout } from './volume-plan.ts';
 export {
   materializeVolumes,
   removeVolumes,

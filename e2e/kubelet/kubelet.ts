@@ -5,9 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import type { BackoffPolicy } from './backoff.ts';
 import type { ImageCatalogue } from './catalogue/catalogue.ts';
-import type { CniPluginConf } from './cni-config.ts';
+import { writeConflist } from './cni.ts';
+import { podConflist, type CniNodeView, type CniPluginConf } from './cni-config.ts';
 import type { ContainerHandle } from './container.ts';
 import { KubeletError } from './errors.ts';
+import { prepareMountpoints } from './mountpoints.ts';
 import { startInformer, type Informer } from './informer.ts';
 import { KubeRest } from './kube-rest.ts';
 import { startKubeletServer, type KubeletServerOptions } from './kubelet-server.ts';
@@ -17,6 +19,7 @@ import { NodeStatusReporter, localNodeFacts, type NodeStatusTiming } from './nod
 import { PodManager } from './pod-manager.ts';
 import { NodeProber, ensureProbeSource } from './prober.ts';
 import { CLUSTER_DNS, CLUSTER_DOMAIN, DEFAULT_NETNS_PREFIX } from './sandbox-plan.ts';
+import { hostPathOnMachine } from './volume-plan.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface KubeletOptions {
@@ -45,6 +48,24 @@ export interface KubeletOptions {
   readonly netnsPrefix?: string;
   /** The node's stand-in for `/`, under which hostPath volumes live; without it they are refused. */
   readonly hostPathRoot?: string;
+  /**
+   * Node paths that are the machine's own rather than under hostPathRoot (`/proc`, `/var/run/netns`): every node of
+   * a box shares one kernel, so its processes and named network namespaces. @default []
+   */
+  readonly hostPathShared?: readonly string[];
+  /**
+   * The node's CNI config directory (its `/etc/cni/net.d`). Once the pod CIDR is known the kubelet writes its pod
+   * network there (`10-ambit-podnet.conflist`: loopback, bridge with host-local, then extraCniPlugins), as a
+   * network add-on installs itself, and every pod sandbox uses the first conflist of the directory as it is at that
+   * moment, as containerd does: a plugin that chains itself into it (Ambit's node agent) is called from the next
+   * pod on. Unset: the conflist is built in memory and never changes.
+   */
+  readonly cniConfDir?: string;
+  /**
+   * Node paths whose node copies (under hostPathRoot) CNI plugins see at their node path: on a real node a chained
+   * plugin finds its agent's socket through the node's filesystem (Ambit's `/var/run/ambit/cni.sock`). @default []
+   */
+  readonly cniNodePaths?: readonly string[];
   /** @default DEFAULT_CNI_PATH */
   readonly cniPath?: readonly string[];
   /** How long to wait for the controller-manager to allocate spec.podCIDR. @default 60_000 */
@@ -97,6 +118,25 @@ class Stack {
 }
 
 /**
+ * The node's own directories as CNI plugins see them: each node path's copy under hostPathRoot, bound over the
+ * node path. Missing mount points on the host are made once here (the least footprint, see mountpoints.ts) and
+ * released when the kubelet stops.
+ */
+async function prepareCniNodeView(o: KubeletOptions, stack: Stack): Promise<CniNodeView | undefined> {
+  const paths = o.cniNodePaths ?? [];
+  if (paths.length === 0) return undefined;
+  if (o.hostPathRoot === undefined) {
+    throw new KubeletError('ERR_VOLUME_UNSUPPORTED', 'cniNodePaths needs hostPathRoot');
+  }
+  const layout = { podDir: o.workDir, hostPathRoot: o.hostPathRoot };
+  const binds = paths.map((p) => ({ source: hostPathOnMachine(p, layout), target: p }));
+  await Promise.all(binds.map((b) => mkdir(b.source, { recursive: true })));
+  const lease = await prepareMountpoints(binds.map((b) => ({ target: b.target, kind: 'dir' as const })));
+  stack.push(() => lease.release());
+  return { binds, tmpfsDirs: lease.tmpfsDirs };
+}
+
+/**
  * Starts the kubelet and resolves once it is serving:
  * 1. the probe source address exists in the node netns;
  * 2. the Node is registered (Ready) with its Lease, and spec.podCIDR is allocated;
@@ -129,6 +169,15 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
     stack.push(() => reporter.stop());
     await reporter.register();
     const podCidr = await reporter.waitForPodCidr(o.podCidrTimeoutMs ?? 60_000);
+    if (o.cniConfDir !== undefined) {
+      await mkdir(o.cniConfDir, { recursive: true });
+      const path = await writeConflist(
+        o.cniConfDir,
+        podConflist({ podCidr, ipamDataDir: dirs.ipam, extraPlugins: o.extraCniPlugins ?? [] }),
+      );
+      log(`pod network config ${path}`);
+    }
+    const cniNodeView = await prepareCniNodeView(o, stack);
 
     const services = startInformer<V1Service>({
       kubeConfig: rest.kubeConfig,
@@ -165,6 +214,9 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
         extraCniPlugins: o.extraCniPlugins ?? [],
         ...(o.cniPath === undefined ? {} : { cniPath: o.cniPath }),
         ...(o.hostPathRoot === undefined ? {} : { hostPathRoot: o.hostPathRoot }),
+        ...(o.hostPathShared === undefined ? {} : { hostPathShared: o.hostPathShared }),
+        ...(o.cniConfDir === undefined ? {} : { cniConfDir: o.cniConfDir }),
+        ...(cniNodeView === undefined ? {} : { cniNodeView }),
         api,
         catalogue: o.catalogue,
         prober,

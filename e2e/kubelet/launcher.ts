@@ -48,7 +48,7 @@ export function shellQuote(s: string): string {
 /**
  * The launcher script, run as `sh -c <script> launcher <argv…>`:
  * 1. stderr goes to the report fd while setting up, so tool errors never reach the container's log;
- * 2. tmpfs over the fresh parents, mount points created, every bind made, then the read-only remounts
+ * 2. tmpfs over the fresh parents, mount points created, every (recursive) bind made, then the read-only remounts
  *    (so a mount point can still be created inside a volume that ends up read-only);
  * 3. hostname, working directory, the program looked up on the container's PATH;
  * 4. stderr restored, READY written and the report fd closed, then exec: the program keeps the launcher's pid.
@@ -68,7 +68,9 @@ export function launcherScript(plan: LauncherPlan, tools: LauncherTools): string
       lines.push(`${q(tools.mkdir)} -p ${q(parent)} ${fail}`);
       lines.push(`[ -e ${q(m.target)} ] || : > ${q(m.target)} ${fail}`);
     }
-    lines.push(`${q(tools.mount)} --bind ${q(m.source)} ${q(m.target)} ${fail}`);
+    // rbind, as containerd binds volumes: mounts below the source come along (a hostPath /var/run/netns carries the
+    // pod netns already mounted there, not just empty files).
+    lines.push(`${q(tools.mount)} --rbind ${q(m.source)} ${q(m.target)} ${fail}`);
   }
   for (const m of plan.mounts) {
     if (m.readOnly) lines.push(`${q(tools.mount)} -o remount,bind,ro ${q(m.target)} ${fail}`);

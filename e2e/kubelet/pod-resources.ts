@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { V1Pod, V1PodDNSConfig, V1Service } from '@kubernetes/client-node';
 import type { BackoffPolicy } from './backoff.ts';
 import type { ImageCatalogue } from './catalogue/catalogue.ts';
-import type { CniPluginConf } from './cni-config.ts';
+import { loadConflist } from './cni.ts';
+import type { CniNodeView, CniPluginConf } from './cni-config.ts';
 import type { KubeletApi } from './kubelet-api.ts';
 import type { NodeProber } from './prober.ts';
 import { createSandbox, type Sandbox } from './sandbox.ts';
@@ -29,7 +30,12 @@ export interface PodWorkerContext {
   readonly clusterDomain: string;
   readonly extraCniPlugins: readonly CniPluginConf[];
   readonly cniPath?: readonly string[];
+  /** The node's CNI config directory: each sandbox uses the conflist found there (loadConflist). */
+  readonly cniConfDir?: string;
+  readonly cniNodeView?: CniNodeView;
   readonly hostPathRoot?: string;
+  /** Node paths that are the machine's own (VolumeLayout.hostPathShared). */
+  readonly hostPathShared?: readonly string[];
   readonly api: KubeletApi;
   readonly catalogue: ImageCatalogue;
   readonly prober: NodeProber;
@@ -50,11 +56,16 @@ export function podDir(ctx: Pick<PodWorkerContext, 'podsDir'>, uid: string): str
 }
 
 export function podLayout(
-  ctx: Pick<PodWorkerContext, 'podsDir' | 'hostPathRoot'>,
+  ctx: Pick<PodWorkerContext, 'podsDir' | 'hostPathRoot' | 'hostPathShared'>,
   uid: string,
 ): VolumeLayout {
   const root = ctx.hostPathRoot;
-  return { podDir: podDir(ctx, uid), ...(root === undefined ? {} : { hostPathRoot: root }) };
+  const shared = ctx.hostPathShared;
+  return {
+    podDir: podDir(ctx, uid),
+    ...(root === undefined ? {} : { hostPathRoot: root }),
+    ...(shared === undefined ? {} : { hostPathShared: shared }),
+  };
 }
 
 function dnsConfigOf(c: V1PodDNSConfig): PodDnsConfig {
@@ -74,9 +85,13 @@ function dnsConfigOf(c: V1PodDNSConfig): PodDnsConfig {
 }
 
 /** The pod's sandbox: its netns on the node's bridge (or the node's netns for hostNetwork), DNS and hosts. */
-export function createPodSandbox(ctx: PodWorkerContext, pod: V1Pod): Promise<Sandbox> {
+export async function createPodSandbox(ctx: PodWorkerContext, pod: V1Pod): Promise<Sandbox> {
   const spec = pod.spec;
   const m = pod.metadata ?? {};
+  const conflist =
+    ctx.cniConfDir === undefined || spec?.hostNetwork === true
+      ? undefined
+      : await loadConflist(ctx.cniConfDir);
   return createSandbox({
     nodeNetns: ctx.nodeNetns,
     pod: {
@@ -98,7 +113,9 @@ export function createPodSandbox(ctx: PodWorkerContext, pod: V1Pod): Promise<San
     clusterDomain: ctx.clusterDomain,
     netnsPrefix: ctx.netnsPrefix,
     extraPlugins: ctx.extraCniPlugins,
+    ...(conflist === undefined ? {} : { conflist }),
     ...(ctx.cniPath === undefined ? {} : { cniPath: ctx.cniPath }),
+    ...(ctx.cniNodeView === undefined ? {} : { cniNodeView: ctx.cniNodeView }),
   });
 }
 

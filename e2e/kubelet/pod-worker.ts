@@ -205,7 +205,13 @@ export class PodWorker {
     }
 
     const refreshMs = this.#ctx.volumeRefreshMs ?? 60_000;
-    if (this.#volumesAt === undefined || now - this.#volumesAt >= refreshMs) {
+    // Besides the periodic refresh, as a real kubelet's pod sync remounts API-data volumes before it (re)starts a
+    // container: one that crashed for want of an optional ConfigMap finds it on its next start.
+    const startsPending =
+      this.#volumesAt !== undefined &&
+      this.#volumesAt < now &&
+      this.#plan().actions.some((a) => a.kind === 'start');
+    if (this.#volumesAt === undefined || now - this.#volumesAt >= refreshMs || startsPending) {
       const wait = this.#volumesAt === undefined ? this.#waitingOut(this.#volumeFailure, now) : undefined;
       if (wait !== undefined) return this.#pending(this.#volumeFailure, wait);
       try {

@@ -10,6 +10,7 @@ import {
   podConflist,
   podIPFromResult,
   type CniConflist,
+  type CniNodeView,
   type CniPluginConf,
   type CniResult,
 } from './cni-config.ts';
@@ -69,6 +70,8 @@ export interface CreateSandboxOptions {
   readonly conflist?: CniConflist;
   /** @default DEFAULT_CNI_PATH */
   readonly cniPath?: readonly string[];
+  /** The node's own directories as plugins see them. @default none */
+  readonly cniNodeView?: CniNodeView;
 }
 
 export interface Sandbox {
@@ -82,6 +85,8 @@ export interface Sandbox {
   readonly podIP: string;
   readonly workDir: string;
   readonly cniPath: readonly string[];
+  /** What DEL's plugins see of the node, as ADD's did. */
+  readonly cniNodeView?: CniNodeView;
   readonly resolvConfPath: string;
   readonly hostsPath: string;
   /**
@@ -195,7 +200,11 @@ export async function createSandbox(o: CreateSandboxOptions): Promise<Sandbox> {
   if (existsSync(netnsPath(netns))) {
     throw new KubeletError('ERR_SANDBOX_EXISTS', `netns ${netns} of pod ${pod.namespace}/${pod.name} exists`);
   }
-  const rt: CniRuntime = { nodeNetns: o.nodeNetns, cniPath };
+  const rt: CniRuntime = {
+    nodeNetns: o.nodeNetns,
+    cniPath,
+    ...(o.cniNodeView === undefined ? {} : { nodeView: o.cniNodeView }),
+  };
   const conflist =
     o.conflist ??
     podConflist({
@@ -223,6 +232,7 @@ export async function createSandbox(o: CreateSandboxOptions): Promise<Sandbox> {
       podIP,
       workDir: o.workDir,
       cniPath,
+      ...(o.cniNodeView === undefined ? {} : { cniNodeView: o.cniNodeView }),
       resolvConfPath: join(etcDir, 'resolv.conf'),
       hostsPath: join(etcDir, 'hosts'),
       etcMounts: [],
@@ -262,5 +272,13 @@ export async function removeSandbox(s: Sandbox): Promise<void> {
     await rm(sandboxDir(s.workDir), { recursive: true, force: true });
     return;
   }
-  await teardown({ nodeNetns: s.nodeNetns, cniPath: s.cniPath }, s.netns, s.workDir);
+  await teardown(
+    {
+      nodeNetns: s.nodeNetns,
+      cniPath: s.cniPath,
+      ...(s.cniNodeView === undefined ? {} : { nodeView: s.cniNodeView }),
+    },
+    s.netns,
+    s.workDir,
+  );
 }

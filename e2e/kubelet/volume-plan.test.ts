@@ -1,7 +1,7 @@
 // Unit tests: volume binds for a container.
 import type { V1PodSpec } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { planVolumes } from './volume-plan.ts';
+import { hostPathOnMachine, planVolumes } from './volume-plan.ts';
 
 const spec: V1PodSpec = {
   containers: [],
@@ -81,5 +81,15 @@ describe('planVolumes', () => {
     expect(() => planVolumes(spec, c, { podDir: '/p' })).toThrow(
       expect.objectContaining({ code: 'ERR_VOLUME_UNSUPPORTED' }),
     );
+  });
+
+  it('resolves hostPaths at or below a shared path to the machine path, others under the node root', () => {
+    const shared = { ...layout, hostPathShared: ['/var/run/netns', '/proc'] };
+    expect(hostPathOnMachine('/var/run/netns', shared)).toBe('/var/run/netns');
+    expect(hostPathOnMachine('var/run/netns/../netns/x', shared)).toBe('/var/run/netns/x');
+    expect(hostPathOnMachine('/proc', shared)).toBe('/proc');
+    expect(hostPathOnMachine('/var/run/netnsx', shared)).toBe('/k/node0/root/var/run/netnsx');
+    expect(hostPathOnMachine('/var/run/ambit', shared)).toBe('/k/node0/root/var/run/ambit');
+    expect(hostPathOnMachine('/proc', { podDir: '/p', hostPathShared: ['/proc'] })).toBe('/proc');
   });
 });

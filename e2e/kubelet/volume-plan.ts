@@ -29,6 +29,29 @@ export interface VolumeLayout {
   readonly podDir: string;
   /** The node's stand-in for `/` that hostPath volumes resolve under; without it hostPath is unsupported. */
   readonly hostPathRoot?: string;
+  /**
+   * Node paths that are the machine's own, shared by every node, so a hostPath at or below one resolves to the same
+   * host path rather than under hostPathRoot: `/proc`, and `/var/run/netns` where pod network namespaces are
+   * named. @default []
+   */
+  readonly hostPathShared?: readonly string[];
+}
+
+function isAtOrUnder(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
+}
+
+/**
+ * Where a hostPath volume's node path lives on this machine: the path itself when it is at or below a shared path,
+ * else the same path under the node root.
+ */
+export function hostPathOnMachine(nodePath: string, layout: VolumeLayout): string {
+  const path = posix.normalize(`/${nodePath}`);
+  if ((layout.hostPathShared ?? []).some((d) => isAtOrUnder(path, posix.normalize(d)))) return path;
+  if (layout.hostPathRoot === undefined) {
+    throw new KubeletError('ERR_VOLUME_UNSUPPORTED', `hostPath ${path} needs a node root directory`);
+  }
+  return join(layout.hostPathRoot, path);
 }
 
 /** The volume's type; anything but the six the fake kubelet implements throws ERR_VOLUME_UNSUPPORTED. */
@@ -47,13 +70,14 @@ export function volumeKind(v: V1Volume): VolumeKind {
 export function volumeHostDir(v: V1Volume, layout: VolumeLayout): string {
   const kind = volumeKind(v);
   if (kind === 'hostPath') {
-    if (layout.hostPathRoot === undefined) {
-      throw new KubeletError(
-        'ERR_VOLUME_UNSUPPORTED',
-        `volume ${v.name}: hostPath needs a node root directory`,
-      );
+    try {
+      return hostPathOnMachine(v.hostPath?.path ?? '', layout);
+    } catch (err) {
+      if (err instanceof KubeletError) {
+        throw new KubeletError('ERR_VOLUME_UNSUPPORTED', `volume ${v.name}: ${err.message}`);
+      }
+      throw err;
     }
-    return join(layout.hostPathRoot, posix.normalize(`/${v.hostPath?.path ?? ''}`));
   }
   return join(layout.podDir, 'volumes', PLUGIN_DIRS[kind], v.name);
 }

@@ -1,6 +1,7 @@
 // The box's image catalogue: one file per image under images/, collected here.
 import { ImageCatalogue, type CatalogueEntry } from './catalogue.ts';
 import { bookinfo } from './images/bookinfo.ts';
+import { ambitGateway, ambitNodeAgent, ambitOperator, ambitWaypoint, ambitZtunnel } from './images/ambit.ts';
 import { busybox } from './images/busybox.ts';
 import { curl } from './images/curl.ts';
 import { echoHttp } from './images/echo-http.ts';
@@ -16,7 +17,8 @@ export {
 } from './catalogue.ts';
 export { parseImageRef, type ImageRef } from './image-ref.ts';
 export { coredns } from './images/coredns.ts';
-export { nodeProgram, pinnedNode, programPath, shellImageProgram } from './program.ts';
+export { AMBIT_ENTRY_POINTS, AMBIT_IMAGE_REGISTRY, type AmbitComponent } from './images/ambit.ts';
+export { nodeProgram, pinnedNode, programPath, repoPath, shellImageProgram } from './program.ts';
 
 /** Every image file's entries; add a file under images/ and one line here. */
 const ENTRIES: readonly (() => CatalogueEntry | readonly CatalogueEntry[])[] = [
@@ -25,6 +27,11 @@ const ENTRIES: readonly (() => CatalogueEntry | readonly CatalogueEntry[])[] = [
   echoHttp,
   echoTcp,
   bookinfo,
+  ambitOperator,
+  ambitZtunnel,
+  ambitNodeAgent,
+  ambitWaypoint,
+  ambitGateway,
 ];
 
 /** The catalogue with every built-in image; extend it with `.with(entry)`. */

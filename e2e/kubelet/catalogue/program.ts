@@ -36,6 +36,14 @@ export function pinnedNode(start: string = HERE): string {
   }
 }
 
+/** The repository root (this file is e2e/kubelet/catalogue/program.ts). */
+export const REPO_ROOT = join(HERE, '..', '..', '..');
+
+/** The absolute path of a file of the repository, from a path relative to its root. */
+export function repoPath(relative: string): string {
+  return join(REPO_ROOT, relative);
+}
+
 /** The absolute path of a file in ./programs. */
 export function programPath(file: string): string {
   return join(HERE, 'programs', file);

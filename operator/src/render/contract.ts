@@ -80,3 +80,5 @@ export const PROXY_CREDENTIALS_DIR = '/var/run/secrets/ambit';
 export const CONTROL_PLANE_TOKEN_FILE = 'token';
 /** Host directory shared by the node agent and ztunnel: the unix socket over which pod netns fds are handed over. */
 export const NODE_AGENT_SOCKET_DIR = '/var/run/ambit';
+/** Where the container runtime bind-mounts pod network namespaces on the node (containerd, CRI-O, `ip netns`). */
+export const POD_NETNS_DIR = '/var/run/netns';

@@ -102,6 +102,20 @@ describe('ztunnel', () => {
     expect(ztunnel.pod.hostNetwork).not.toBe(true);
   });
 
+  it('opens the pod netns paths the node agent hands over, through a read-only HostToContainer mount', () => {
+    const mounts = ztunnel.container.volumeMounts as { mountPath: string }[];
+    expect(mounts.find((m) => m.mountPath === '/var/run/netns')).toEqual({
+      name: 'netns',
+      mountPath: '/var/run/netns',
+      readOnly: true,
+      mountPropagation: 'HostToContainer',
+    });
+    expect((ztunnel.pod.volumes as { name: string }[]).find((v) => v.name === 'netns')).toEqual({
+      name: 'netns',
+      hostPath: { path: '/var/run/netns', type: '' },
+    });
+  });
+
   it('has no apiserver token, only a projected control-plane one, and no role anywhere', () => {
     expect(ztunnel.pod.automountServiceAccountToken).toBe(false);
     expect(at(find(objects, 'ServiceAccount', 'ztunnel'), 'automountServiceAccountToken')).toBe(false);

@@ -2,7 +2,7 @@
 // rules inside each enrolled pod's network namespace and hands that namespace to the ztunnel.
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { COMPONENT_NAMESPACE, NODE_AGENT_SOCKET_DIR } from './contract.ts';
+import { COMPONENT_NAMESPACE, NODE_AGENT_SOCKET_DIR, POD_NETNS_DIR } from './contract.ts';
 import { NAME_LABEL } from './labels.ts';
 import {
   DOWNWARD_ENV,
@@ -25,7 +25,7 @@ const HOST_MOUNTS = {
   /** It chains the plugin into the node's CNI configuration here. */
   cniConf: { host: '/etc/cni/net.d', container: '/host/etc/cni/net.d' },
   /** Pod network namespaces, at the same path, so netns paths from the CNI call work unchanged. */
-  netns: { host: '/var/run/netns', container: '/var/run/netns' },
+  netns: { host: POD_NETNS_DIR, container: POD_NETNS_DIR },
   /** The host's processes: after a restart it finds the network namespaces of pods already enrolled here. */
   proc: { host: '/proc', container: '/host/proc' },
 } as const;

@@ -1,7 +1,7 @@
 // The ztunnel: one per node, the L4 proxy that every captured pod's traffic goes through (DESIGN §1, §7).
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { COMPONENT_NAMESPACE, NODE_AGENT_SOCKET_DIR } from './contract.ts';
+import { COMPONENT_NAMESPACE, NODE_AGENT_SOCKET_DIR, POD_NETNS_DIR } from './contract.ts';
 import { NAME_LABEL } from './labels.ts';
 import {
   DOWNWARD_ENV,
@@ -38,8 +38,9 @@ export interface ZtunnelProps {
  * from the apiserver; it gets its config and certificates from the control plane with a token of the control
  * plane's audience.
  *
- * Not hostNetwork (as Istio's ztunnel): the node agent hands it each pod's network namespace as a file descriptor
- * over a unix socket in NODE_AGENT_SOCKET_DIR, and it opens its listeners inside that namespace.
+ * Not hostNetwork (as Istio's ztunnel): the node agent hands it each pod's network namespace over a unix socket in
+ * NODE_AGENT_SOCKET_DIR, as the path of the namespace's bind mount under POD_NETNS_DIR (Node cannot pass file
+ * descriptors; see dataplane/node-agent/src/handover.ts), and it opens its listeners inside that namespace.
  */
 export class ZtunnelDaemonSet extends Construct {
   constructor(scope: Construct, id: string, props: ZtunnelProps) {
@@ -54,6 +55,8 @@ export class ZtunnelDaemonSet extends Construct {
       path: NODE_AGENT_SOCKET_DIR,
       type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
     });
+    // The node agent hands pods over as netns paths under this directory (handover.ts), which the ztunnel opens.
+    const netns = kplus.Volume.fromHostPath(this, 'Netns', 'netns', { path: POD_NETNS_DIR });
     const daemonSet = new kplus.DaemonSet(this, 'DaemonSet', {
       metadata,
       select: false,
@@ -78,7 +81,16 @@ export class ZtunnelDaemonSet extends Construct {
             ...proxyEnv(props.trustDomain),
             LOG_LEVEL: kplus.EnvValue.fromValue(container.logLevel),
           },
-          volumeMounts: [{ path: NODE_AGENT_SOCKET_DIR, volume: socketDir }],
+          volumeMounts: [
+            { path: NODE_AGENT_SOCKET_DIR, volume: socketDir },
+            {
+              path: POD_NETNS_DIR,
+              volume: netns,
+              readOnly: true,
+              // Namespaces of pods created after the ztunnel started must appear inside its mount.
+              propagation: kplus.MountPropagation.HOST_TO_CONTAINER,
+            },
+          ],
           securityContext: {
             // Root for the capabilities below to be effective; everything else is denied.
             user: 0,
