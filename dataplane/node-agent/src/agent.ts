@@ -27,7 +27,7 @@ import {
 import { desiredCapture, planPod, type Captured, type PodFacts, type Step } from './decide.ts';
 import { HandoverError, HandoverServer, type PodNetns } from './handover.ts';
 import { startCache, type Cache } from './informer.ts';
-import { uidNetnsResolver, type NetnsResolver } from './netns-resolver.ts';
+import { firstResolver, procNetnsResolver, uidNetnsResolver, type NetnsResolver } from './netns-resolver.ts';
 import { NetnsRules, type RulesOutcome } from './netns-rules.ts';
 import type { Settings } from './settings.ts';
 import { WorkQueue } from './work-queue.ts';
@@ -140,7 +140,11 @@ export async function startAgent(settings: Settings, deps: AgentDeps = {}): Prom
   const log = deps.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
   const kc = deps.kubeConfig ?? kubeConfigFor(settings);
   const resolver =
-    deps.resolver ?? uidNetnsResolver({ dir: settings.netnsDir, prefix: settings.netnsPrefix });
+    deps.resolver ??
+    firstResolver(
+      uidNetnsResolver({ dir: settings.netnsDir, prefix: settings.netnsPrefix }),
+      procNetnsResolver({ netnsDir: settings.netnsDir, procDir: settings.hostProcDir }),
+    );
   const rules = deps.rules ?? new NetnsRules();
   const core = kc.makeApiClient(CoreV1Api);
   const handover = new HandoverServer({ path: settings.handoverSocket, log });

@@ -92,6 +92,7 @@ describe('settings and netns names', () => {
       cniEventSocket: '/var/run/ambit/cni.sock',
       netnsDir: '/var/run/netns',
       netnsPrefix: 'kpod-',
+      hostProcDir: '/proc',
       kubeconfig: undefined,
       healthPort: 15021,
       resyncSeconds: 60,

@@ -7,6 +7,7 @@ export const HANDOVER_SOCKET = 'HANDOVER_SOCKET';
 export const CNI_EVENT_SOCKET = 'CNI_EVENT_SOCKET';
 export const NETNS_DIR = 'NETNS_DIR';
 export const NETNS_PREFIX = 'NETNS_PREFIX';
+export const HOST_PROC_DIR = 'HOST_PROC_DIR';
 export const KUBECONFIG = 'KUBECONFIG';
 export const HEALTH_PORT = 'HEALTH_PORT';
 export const RESYNC_SECONDS = 'RESYNC_SECONDS';
@@ -22,6 +23,8 @@ export interface Settings {
   readonly netnsDir: string;
   /** Prefix of the pod netns names (the runtime's naming, see netns-resolver.ts). @default 'kpod-' */
   readonly netnsPrefix: string;
+  /** The host's /proc (the DaemonSet mounts it at /host/proc), to find enrolled pods' netns after a restart. @default '/proc' */
+  readonly hostProcDir: string;
   /** A kubeconfig file; unset means the in-cluster service account. */
   readonly kubeconfig: string | undefined;
   /** Health port (`/healthz/ready`); 0 picks a free one (tests). @default 15021 */
@@ -75,6 +78,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     cniEventSocket: path(env, CNI_EVENT_SOCKET, '/var/run/ambit/cni.sock'),
     netnsDir: path(env, NETNS_DIR, '/var/run/netns'),
     netnsPrefix: prefix,
+    hostProcDir: path(env, HOST_PROC_DIR, '/proc'),
     kubeconfig: kubeconfig === undefined || kubeconfig === '' ? undefined : kubeconfig,
     healthPort: intIn(env, HEALTH_PORT, 15021, 0, 65535),
     resyncSeconds: intIn(env, RESYNC_SECONDS, 60, 1, 86_400),
