@@ -1,4 +1,4 @@
-// The waypoint's typed errors (STYLE §11): every failure of the HTTP layer carries a string-literal `code`; only
+// The waypoint's (and the ingress gateway's, which shares its engine) typed errors (STYLE §11): every failure of the HTTP layer carries a string-literal `code`; only
 // local-reply.ts turns one into what the client sees.
 
 export type WaypointErrorCode =
@@ -6,6 +6,11 @@ export type WaypointErrorCode =
   | 'ERR_WAYPOINT_UNKNOWN_DESTINATION'
   /** A route names a Service this waypoint was not sent (cluster not found in Envoy's terms). */
   | 'ERR_WAYPOINT_UNKNOWN_SERVICE'
+  /**
+   * Ingress gateway: a route backend names a Service (or a port of it) the gateway was not sent, i.e. one that
+   * does not exist; Gateway API answers that backend's share of requests with 500.
+   */
+  | 'ERR_WAYPOINT_BACKEND_NOT_FOUND'
   /** Every backend of the rule has weight 0 (Gateway API requires a 500). */
   | 'ERR_WAYPOINT_NO_BACKEND'
   /** No endpoint is ready, or all are ejected by outlier detection. */

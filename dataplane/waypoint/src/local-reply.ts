@@ -16,6 +16,7 @@ export function replyFor(err: unknown): LocalReply {
       return { status: 503, body: err.message };
     case 'ERR_WAYPOINT_UNKNOWN_SERVICE':
       return { status: 503, flag: 'NC', body: err.message };
+    case 'ERR_WAYPOINT_BACKEND_NOT_FOUND':
     case 'ERR_WAYPOINT_NO_BACKEND':
       return { status: 500, body: err.message };
     case 'ERR_WAYPOINT_NO_HEALTHY_UPSTREAM':

@@ -10,6 +10,8 @@ export {
 export { pathPrefixMatches, stringMatches } from './string-match.ts';
 export {
   headerValue,
+  hostMatches,
+  requestHost,
   routeMatchMatches,
   selectRoute,
   selectRouteMatch,

@@ -1,6 +1,6 @@
 import type { StringMatch } from '@ambit/config';
 import { describe, expect, it } from 'vitest';
-import { selectRoute, selectRouteMatch } from './route-select.ts';
+import { hostMatches, requestHost, selectRoute, selectRouteMatch } from './route-select.ts';
 import { stringMatches } from './string-match.ts';
 import { match, request, rule, table, thrownCode } from './testing/builders.ts';
 
@@ -95,5 +95,64 @@ describe('selectRoute', () => {
 
   it('gives undefined (the Service default) without a table', () => {
     expect(selectRoute(undefined, request())).toBeUndefined();
+  });
+});
+
+describe('hosts (ingress tables)', () => {
+  it.each<[string, string, boolean]>([
+    ['bookinfo.example', 'bookinfo.example', true],
+    ['bookinfo.example', 'other.example', false],
+    ['bookinfo.example', 'a.bookinfo.example', false],
+    ['*.example.com', 'a.example.com', true],
+    ['*.example.com', 'a.b.example.com', true],
+    ['*.example.com', 'example.com', false],
+    ['*.example.com', '.example.com', false],
+    ['*.example.com', 'aexample.com', false],
+    ['*.example.com', 'a.example.com.evil', false],
+  ])('%s takes %s: %s', (pattern, host, expected) => {
+    expect(hostMatches(pattern, host)).toBe(expected);
+  });
+
+  it.each([
+    ['Bookinfo.Example:8080', 'bookinfo.example'],
+    ['bookinfo.example', 'bookinfo.example'],
+    ['[fd00::1]:80', '[fd00::1]'],
+    ['', ''],
+  ])('the request host of %j is %j', (authority, host) => {
+    expect(requestHost(authority)).toBe(host);
+  });
+
+  const exact = rule('exact', { matches: [match({ hosts: ['bookinfo.example'] })] });
+  const wildcard = rule('wildcard', { matches: [match({ hosts: ['*.example.com'] })] });
+  const several = rule('several', {
+    matches: [match({ hosts: ['a.test', 'b.test'], path: { exact: '/x' } })],
+  });
+  const anyHost = rule('any-host');
+
+  it.each([
+    ['the exact host, port and case aside', 'BookInfo.example:80', [exact, anyHost], 'exact'],
+    ['another host falls through', 'other.example', [exact, anyHost], 'any-host'],
+    ['another host and no any-host rule', 'other.example', [exact], undefined],
+    ['a wildcard, one label', 'a.example.com', [wildcard], 'wildcard'],
+    ['a wildcard, two labels', 'a.b.example.com', [wildcard], 'wildcard'],
+    ['a wildcard never takes its own suffix', 'example.com', [wildcard], undefined],
+    ['any of several hosts', 'b.test', [several], 'several'],
+  ])('%s', (_name, host, rules, expected) => {
+    expect(selectRoute(table(...rules), request({ host, path: '/x' }))?.name).toBe(expected);
+  });
+
+  it('checks the host together with the other conditions', () => {
+    expect(selectRoute(table(several), request({ host: 'a.test', path: '/y' }))).toBeUndefined();
+  });
+
+  it('leaves matching without hosts as it was: any host, even none', () => {
+    expect(selectRoute(table(anyHost), request({ host: '' }))?.name).toBe('any-host');
+    const api = rule('api', { matches: [match({ path: { pathPrefix: '/api' } })] });
+    expect(selectRoute(table(api), request({ host: 'whatever:1', path: '/api' }))?.name).toBe('api');
+  });
+
+  it('matches nothing with an empty hosts list (the wire never sends one)', () => {
+    const none = rule('none', { matches: [match({ hosts: [] })] });
+    expect(selectRoute(table(none), request())).toBeUndefined();
   });
 });

@@ -1,6 +1,15 @@
-// Which rule of a Service's route table a request takes: the first rule with a matching condition set, in the
-// order the control plane sorted them (DESIGN §4). No table or no match: the Service's default route.
-import { pathOf, type RequestFacts, type RouteMatch, type RouteRule, type RouteTable } from '@ambit/config';
+// Which rule of a route table a request takes: the first rule with a matching condition set, in the order the
+// control plane sorted them (DESIGN §4). No table or no match: the Service's default route (waypoint), or 404
+// (ingress gateway). Ingress tables' matches also name the hosts they serve; waypoint tables never carry `hosts`,
+// so for them the host check is never made.
+import {
+  hostOf,
+  pathOf,
+  type RequestFacts,
+  type RouteMatch,
+  type RouteRule,
+  type RouteTable,
+} from '@ambit/config';
 import { stringMatches } from './string-match.ts';
 
 /** The rule taken and the condition set that matched (rewrites and redirects need its path condition). */
@@ -27,12 +36,32 @@ function queryOf(target: string): URLSearchParams {
   return new URLSearchParams(target.slice(q + 1, hash < 0 ? undefined : hash));
 }
 
+/** The host a request names, as ingress `hosts` are matched: the Host header or `:authority` without its port, lowercase. */
+export function requestHost(authority: string): string {
+  return hostOf(authority).toLowerCase();
+}
+
+/**
+ * Gateway API hostname matching against one lowercase `hosts` entry: an exact name, or `*.suffix`, which takes any
+ * name with at least one more label in front (`*.example.com` takes `a.example.com` and `a.b.example.com`, not
+ * `example.com`).
+ */
+export function hostMatches(pattern: string, host: string): boolean {
+  if (!pattern.startsWith('*.')) return host === pattern;
+  const suffix = pattern.slice(1);
+  return host.length > suffix.length && host.endsWith(suffix);
+}
+
 /**
  * Every given condition holds. Paths are compared without the query string (Envoy's route match); a repeated
  * query parameter is judged by its first value (Envoy, Gateway API).
  */
 export function routeMatchMatches(m: RouteMatch, req: RequestFacts, query: () => URLSearchParams): boolean {
   if (m.port !== undefined && m.port !== req.port) return false;
+  if (m.hosts !== undefined) {
+    const host = requestHost(req.host);
+    if (!m.hosts.some((p) => hostMatches(p, host))) return false;
+  }
   if (m.method !== undefined && m.method !== req.method) return false;
   if (m.path !== undefined && !stringMatches(m.path, pathOf(req.path))) return false;
   for (const h of m.headers) {

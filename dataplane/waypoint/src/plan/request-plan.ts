@@ -1,13 +1,16 @@
 // The per-request decision (STYLE §9): from the request's facts and the config, what the waypoint does with it,
 // as plain data. Every choice is an engine call; the HTTP layer only carries the answer out. Order as in Envoy's
 // filter chain: L7 authorization (RBAC), route selection, fault injection, then the route's action (redirect, or
-// rewrite + header changes + backend choice).
+// rewrite + header changes + backend choice). The part after route selection (`planRule`) is shared with the
+// ingress gateway's planner (gateway/gateway-plan.ts): one routing implementation, two fronts.
 import type {
   BackendRef,
   ConnectionFacts,
   HeaderMutation,
+  ProxyState,
   RequestFacts,
   RetryPolicy,
+  RouteMatch,
   RouteRule,
   Service,
   ServiceEndpoint,
@@ -22,10 +25,12 @@ import {
   resolveBackend,
   selectRouteMatch,
   type BackendTarget,
+  type L7Verdict,
   type Rand,
 } from '../engine/index.ts';
 import { WaypointError } from '../errors.ts';
 import type { Destination, WaypointIndex } from '../state/waypoint-index.ts';
+import type { ViaWaypoint } from '../upstream/endpoint-target.ts';
 
 /** Where a request (or a mirror of it) goes: one Envoy cluster, i.e. a Service or one subset of it. */
 export interface ClusterPlan {
@@ -34,7 +39,10 @@ export interface ClusterPlan {
   readonly backend: BackendRef;
   /** The Service the backend names (absent for a pod addressed directly). */
   readonly service?: Service;
+  /** The endpoints to pick from: the Service's, or, with `viaWaypoint`, its waypoint's pods. */
   readonly target: BackendTarget;
+  /** Ingress only: requests go through the Service's waypoint, every CONNECT naming this Service address. */
+  readonly viaWaypoint?: ViaWaypoint;
 }
 
 export type RequestPlan =
@@ -49,6 +57,8 @@ export type RequestPlan =
     }
   /** Fault injection answers instead of forwarding (flag FI), after an optional delay (DI). */
   | { readonly kind: 'abort'; readonly routeName: string; readonly status: number; readonly delayMs?: number }
+  /** No rule took the request and there is no default route (an ingress listener): 404, flag NR. */
+  | { readonly kind: 'no-route' }
   | ForwardPlan;
 
 export interface ForwardPlan {
@@ -77,7 +87,12 @@ function clusterFor(index: WaypointIndex, backend: BackendRef): ClusterPlan {
       `route backend ${backend.service} is not a Service this waypoint knows`,
     );
   }
-  const target = resolveBackend(backend, service.endpoints, index.state.destinationPolicies.get(service.id));
+  return serviceCluster(index.state, service, backend);
+}
+
+/** A backend of a known Service: its endpoints for the port (and subset), under its DestinationRule. */
+export function serviceCluster(state: ProxyState, service: Service, backend: BackendRef): ClusterPlan {
+  const target = resolveBackend(backend, service.endpoints, state.destinationPolicies.get(service.id));
   const id = backend.subset === undefined ? service.id : `${service.id}|${backend.subset}`;
   return { id, backend, service, target };
 }
@@ -126,14 +141,7 @@ export function planRequest(
     conn,
     req,
   );
-  if (!verdict.allowed) {
-    return {
-      kind: 'deny',
-      status: verdict.status,
-      body: verdict.body,
-      ...(verdict.policy ? { policy: verdict.policy.id } : {}),
-    };
-  }
+  if (!verdict.allowed) return denyPlan(verdict);
 
   if (destination.kind === 'workload') {
     return {
@@ -149,8 +157,32 @@ export function planRequest(
   const service = destination.service;
   const selected = selectRouteMatch(index.state.routeTables.get(service.id), req);
   const rule = selected?.rule ?? defaultRule(service, destination.port.port);
-  const match = selected?.match;
+  return planRule(rule, selected?.match, req, rand, (backend) => clusterFor(index, backend));
+}
 
+/** The plan of an L7 authorization refusal. */
+export function denyPlan(verdict: Extract<L7Verdict, { allowed: false }>): RequestPlan {
+  return {
+    kind: 'deny',
+    status: verdict.status,
+    body: verdict.body,
+    ...(verdict.policy ? { policy: verdict.policy.id } : {}),
+  };
+}
+
+/**
+ * What the rule a request took does with it, the same for every front (waypoint, ingress gateway): fault
+ * injection, then a redirect, or a backend by weight with the rule's rewrite, header changes, timeout, retries
+ * and mirrors. `cluster` resolves a backend the way the front does (it may throw; a mirror that cannot be
+ * resolved is skipped).
+ */
+export function planRule(
+  rule: RouteRule,
+  match: RouteMatch | undefined,
+  req: RequestFacts,
+  rand: Rand,
+  cluster: (backend: BackendRef) => ClusterPlan,
+): Exclude<RequestPlan, { kind: 'deny' | 'no-route' }> {
   const fault = decideFault(rule.fault, rand);
   const delay = fault.delayMs !== undefined ? { delayMs: fault.delayMs } : {};
   if (fault.abortStatus !== undefined) {
@@ -165,7 +197,7 @@ export function planRequest(
   if (!backend) {
     throw new WaypointError('ERR_WAYPOINT_NO_BACKEND', `route ${rule.name} has no backend with weight`);
   }
-  const cluster = clusterFor(index, backend);
+  const primary = cluster(backend);
   const rewritten = applyRewrite(req, rule.rewrite, match);
   const headers = applyHeaderMutation(
     applyHeaderMutation(rewritten.headers, rule.requestHeaders),
@@ -175,7 +207,7 @@ export function planRequest(
   for (const m of rule.mirrors) {
     if (!(rand() * 100 < m.percent)) continue;
     try {
-      mirrors.push(clusterFor(index, m.backend));
+      mirrors.push(cluster(m.backend));
     } catch {
       // A mirror that cannot be resolved is skipped: mirroring never changes the primary request's outcome.
     }
@@ -184,7 +216,7 @@ export function planRequest(
     kind: 'forward',
     routeName: rule.name,
     request: { ...rewritten, headers },
-    cluster,
+    cluster: primary,
     responseHeaders: [backend.responseHeaders, rule.responseHeaders].filter(
       (m): m is HeaderMutation => m !== undefined,
     ),

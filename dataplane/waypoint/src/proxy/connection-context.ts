@@ -1,8 +1,11 @@
-// What the waypoint knows about one inbound CONNECT, for every request on it (definitions and a pure builder).
+// What the waypoint knows about one inbound CONNECT, for every request on it (definitions and pure builders): the
+// connection's facts, and the `RequestScope` through which the shared request handler asks the waypoint's planner.
 import type { ConnectionFacts, Workload } from '@ambit/config';
 import { parseAddress, parseForwardedFor, type Connection } from '@ambit/hbone';
-import type { Destination, WaypointIndex } from '../state/waypoint-index.ts';
+import { planRequest } from '../plan/request-plan.ts';
+import { prefersH2, type Destination, type WaypointIndex } from '../state/waypoint-index.ts';
 import type { ForwardedSource } from '../upstream/upstream-connector.ts';
+import type { RequestScope } from './request-handler.ts';
 
 export interface ConnectionContext {
   /** The CONNECT `:authority`. */
@@ -56,5 +59,42 @@ export function connectionContext(
       ...(sourceWorkload ? { workload: sourceWorkload.workloadName } : {}),
     },
     ...(sourceWorkload ? { sourceWorkload } : {}),
+  };
+}
+
+/**
+ * The waypoint as a front of the shared request handler: every request on the CONNECT is planned against its
+ * destination under the config in force when it arrives (`index()`); it goes upstream as HTTP/2 when the caller
+ * spoke HTTP/2 or the destination port asks for it; it is reported as `reporter="waypoint"` from the HBONE peer.
+ */
+export function waypointRequestScope(ctx: ConnectionContext, index: () => WaypointIndex): RequestScope {
+  const { destination } = ctx;
+  const src = ctx.sourceWorkload;
+  const servicePort = destination.kind === 'service' ? destination.port : destination.servicePort;
+  return {
+    authority: ctx.authority,
+    port: destination.kind === 'service' ? destination.port.port : destination.port,
+    conn: ctx.conn,
+    source: ctx.source,
+    ...(destination.kind === 'service' ? { service: destination.service } : {}),
+    telemetry: {
+      labels: {
+        reporter: 'waypoint',
+        source_workload: src?.workloadName ?? 'unknown',
+        source_canonical_service: src?.canonicalName ?? 'unknown',
+        source_workload_namespace: src?.namespace ?? ctx.source.namespace ?? 'unknown',
+        source_principal: ctx.source.identity,
+        connection_security_policy: 'mutual_tls',
+      },
+      peerPrincipal: ctx.source.identity,
+    },
+    decide: (facts, rand) => {
+      const current = index();
+      return {
+        plan: planRequest(current, destination, ctx.conn, facts, rand),
+        workloads: current.state.workloads,
+      };
+    },
+    upstreamH2: (request) => request.protocol === 'HTTP/2' || prefersH2(servicePort),
   };
 }

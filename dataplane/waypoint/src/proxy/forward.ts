@@ -153,7 +153,12 @@ export async function forward(ctx: ForwardContext, o: ForwardOptions): Promise<F
     cluster.cursor = pick.cursor;
     let target: EndpointTarget;
     try {
-      target = endpointTarget(ctx.workloads, pick.endpoint, plan.cluster.backend.port);
+      target = endpointTarget(
+        ctx.workloads,
+        pick.endpoint,
+        plan.cluster.backend.port,
+        plan.cluster.viaWaypoint,
+      );
     } catch (err) {
       throw new ForwardFailure(err, attempt - 1, flags, last);
     }

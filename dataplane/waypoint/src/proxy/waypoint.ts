@@ -44,8 +44,8 @@ import type { WaypointMetrics } from '../telemetry/metrics.ts';
 import { endpointTarget } from '../upstream/endpoint-target.ts';
 import { upstreamConnector, type UpstreamConnector } from '../upstream/upstream-connector.ts';
 import { UpstreamPool } from '../upstream/upstream-pool.ts';
-import { connectionContext, type ConnectionContext } from './connection-context.ts';
-import { handleRequest, type HandlerDeps } from './request-handler.ts';
+import { connectionContext, waypointRequestScope, type ConnectionContext } from './connection-context.ts';
+import { handleRequest, type HandlerDeps, type RequestScope } from './request-handler.ts';
 
 /** The certificate source: `CertManager` from @ambit/ztunnel satisfies it. */
 export interface WaypointCertificates {
@@ -82,8 +82,8 @@ export class Waypoint {
   readonly #server: HboneServer;
   readonly #connect: UpstreamConnector;
   readonly #pool: UpstreamPool;
-  readonly #http1: Http1Downstream<ConnectionContext>;
-  readonly #h2: H2Downstream<ConnectionContext>;
+  readonly #http1: Http1Downstream<RequestScope>;
+  readonly #h2: H2Downstream<RequestScope>;
   readonly #deps: HandlerDeps;
   readonly #open = new Set<Duplex>();
 
@@ -99,7 +99,6 @@ export class Waypoint {
     });
     this.#pool = new UpstreamPool(this.#connect);
     this.#deps = {
-      index: () => this.#index,
       pool: this.#pool,
       metrics: o.metrics,
       rand: o.rand ?? Math.random,
@@ -107,7 +106,7 @@ export class Waypoint {
       accessLog: (line) => (o.accessLog ? o.accessLog(line) : console.log(line)),
       log: (line) => o.log(line),
     };
-    const onExchange = (ctx: ConnectionContext, ex: Parameters<typeof handleRequest>[2]) =>
+    const onExchange = (ctx: RequestScope, ex: Parameters<typeof handleRequest>[2]) =>
       void handleRequest(this.#deps, ctx, ex).catch((err: unknown) => {
         o.log(`request to ${ctx.authority} failed unexpectedly: ${describeError(err)}`);
         ex.reset();
@@ -211,9 +210,10 @@ export class Waypoint {
       inner.end();
       return;
     }
-    if (kind === 'h2') return this.#h2.accept(inner, ctx);
+    const scope = waypointRequestScope(ctx, () => this.#index);
+    if (kind === 'h2') return this.#h2.accept(inner, scope);
     if (kind === 'http1' || detectTimeoutMs === undefined)
-      return this.#http1.accept(inner, ctx, ctx.authority);
+      return this.#http1.accept(inner, scope, ctx.authority);
     // Not HTTP on a port left to detection: proxied as TCP, under L4 policy.
     const upstream = await this.#tcpUpstream(this.#index, ctx).catch((err: unknown) => {
       this.#o.log(`tcp ${ctx.authority}: ${describeError(err)}`);

@@ -9,7 +9,7 @@
 //    attempts (tries made);
 //  - downstream_remote_address (the original caller's IP), source_principal / destination_principal (SPIFFE ids);
 //  - route_name (`<kind>/<ns>/<name>#<index>`, `default` for the Service's default route);
-//  - trace_id, span_id (the upstream hop's), request_id (`x-request-id`, if sent).
+//  - trace_id, span_id (the upstream hop's), request_id (the caller's `x-request-id`, or the one made and sent upstream).
 
 export interface AccessLogEntry {
   readonly start_time: string;

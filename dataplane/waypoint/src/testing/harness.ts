@@ -1,5 +1,5 @@
 // Test-only: a waypoint in-process with everything around it on loopback and real TLS from the real CA:
-//  - "destination ztunnels": one HboneServer with a listener per endpoint IP (127.0.0.x) on one shared port,
+//  - "destination ztunnels" (fake-ztunnels.ts): a listener per endpoint IP (127.0.0.x) on one shared port,
 //    presenting that endpoint workload's certificate and splicing each CONNECT into the backend it names;
 //  - backends: whatever servers the test starts on those IPs;
 //  - callers: HboneClient sessions presenting a source workload's certificate to the waypoint.
@@ -12,27 +12,19 @@ import {
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from 'node:http';
-import { connect as netConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ProxyState } from '@ambit/config';
-import { HboneClient, HboneServer, splice, type Connection } from '@ambit/hbone';
+import { HboneClient, splice, type Connection } from '@ambit/hbone';
 import { Waypoint } from '../proxy/waypoint.ts';
 import { dropEmptyWrites, endWithPeer, reuseStream } from '../upstream/http1-over-hbone.ts';
 import { WaypointMetrics } from '../telemetry/metrics.ts';
+import { listenOn, spiffe, startFakeZtunnels } from './fake-ztunnels.ts';
 import { testCa, type TestCa, type TestIdentity } from './local-ca.ts';
 import { WAYPOINT } from './records.ts';
 
 export const WAYPOINT_ID = 'spiffe://cluster.local/ns/default/sa/waypoint';
-export const spiffe = (sa: string, ns = 'default') => `spiffe://cluster.local/ns/${ns}/sa/${sa}`;
-
-async function listen(server: Server, host: string, port = 0): Promise<number> {
-  server.listen(port, host);
-  await Promise.race([
-    once(server, 'listening'),
-    once(server, 'error').then(([e]) => Promise.reject(e as Error)),
-  ]);
-  return (server.address() as AddressInfo).port;
-}
+export { spiffe };
 
 export interface Harness {
   readonly ca: TestCa;
@@ -113,32 +105,9 @@ export async function startHarness(opts: { rand?: () => number } = {}): Promise<
   const metrics = new WaypointMetrics();
   const accessLog: string[] = [];
   const logs: string[] = [];
-  const upstreamConnects: Connection[] = [];
   const closers: (() => Promise<void> | void)[] = [];
 
-  // Destination ztunnels: one server, one listener per endpoint IP, all on one port (the waypoint dials
-  // `<pod ip>:<hbone port>`). The port is found on the first IP and reused on the others.
-  const ztunnel = new HboneServer({
-    onConnect: async (conn) => {
-      upstreamConnects.push(conn);
-      const [host, port] = [
-        conn.authority.slice(0, conn.authority.lastIndexOf(':')),
-        conn.authority.split(':').pop(),
-      ];
-      const socket = netConnect({ host, port: Number(port), allowHalfOpen: true, noDelay: true });
-      try {
-        await once(socket, 'connect');
-      } catch {
-        socket.destroy();
-        return { status: 503 };
-      }
-      return { status: 200, upstream: socket };
-    },
-  });
-  let hbonePort = 0;
-  const probe = createServer();
-  hbonePort = await listen(probe, '127.0.0.1');
-  await new Promise((r) => probe.close(r));
+  const ztunnels = await startFakeZtunnels(ca);
 
   const waypoint = new Waypoint({
     self: WAYPOINT,
@@ -147,12 +116,12 @@ export async function startHarness(opts: { rand?: () => number } = {}): Promise<
     metrics,
     log: (l) => logs.push(l),
     accessLog: (l) => accessLog.push(l),
-    upstreamHbonePort: hbonePort,
+    upstreamHbonePort: ztunnels.port,
     ...(opts.rand ? { rand: opts.rand } : {}),
   });
   const listener = createServer({ allowHalfOpen: true });
   const served = await waypoint.serve(listener);
-  const address = `127.0.0.1:${await listen(listener, '127.0.0.1')}`;
+  const address = `127.0.0.1:${await listenOn(listener, '127.0.0.1')}`;
   closers.push(
     () => served.close(),
     () => new Promise((r) => listener.close(() => r(undefined))),
@@ -166,14 +135,8 @@ export async function startHarness(opts: { rand?: () => number } = {}): Promise<
     address,
     accessLog,
     logs,
-    upstreamConnects,
-    endpoint: async (ip, sa, namespace = 'default') => {
-      const material = await ca.issue(spiffe(sa, namespace));
-      const l = createServer({ allowHalfOpen: true });
-      ztunnel.serve(l, material);
-      await listen(l, ip, hbonePort);
-      closers.push(() => new Promise((r) => l.close(() => r(undefined))));
-    },
+    upstreamConnects: ztunnels.connects,
+    endpoint: (ip, sa, namespace) => ztunnels.endpoint(ip, sa, namespace),
     update: (s) => waypoint.update(s),
     caller: async (sa, sourceIp = '10.0.0.5') => {
       const identity = await ca.issue(spiffe(sa));
@@ -202,7 +165,7 @@ export async function startHarness(opts: { rand?: () => number } = {}): Promise<
               () => socket.destroy(),
             );
           });
-          const port = await listen(server, '127.0.0.1');
+          const port = await listenOn(server, '127.0.0.1');
           return {
             port,
             close: async () => {
@@ -217,7 +180,7 @@ export async function startHarness(opts: { rand?: () => number } = {}): Promise<
       // Sessions first (a listener's close waits for its connections), then the listeners.
       for (const c of clients) c.destroy();
       waypoint.close();
-      await ztunnel.close();
+      await ztunnels.close();
       for (const c of closers.reverse()) await c();
     },
   };

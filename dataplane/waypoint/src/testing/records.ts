@@ -8,12 +8,18 @@ import {
   type L7Match,
   type Match,
   type ProxyState,
+  type RouteMatch,
+  type RouteRule,
   type RouteTable,
   type Service,
   type Workload,
 } from '@ambit/config';
 
 export const WAYPOINT = { namespace: 'default', name: 'waypoint' } as const;
+/** The ingress Gateway of gateway tests: class `istio`, so its proxy is `bookinfo-gateway-istio`. */
+export const GATEWAY = { namespace: 'default', name: 'bookinfo-gateway' } as const;
+export const GATEWAY_PROXY = 'bookinfo-gateway-istio';
+export const GATEWAY_ID = 'spiffe://cluster.local/ns/default/sa/bookinfo-gateway-istio';
 
 export function workload(name: string, ip: string, over: Partial<Workload> = {}): Workload {
   const namespace = over.namespace ?? 'default';
@@ -93,4 +99,39 @@ export function state(records: {
     routeTables: new Map((records.routeTables ?? []).map((t) => [t.id, t])),
     destinationPolicies: new Map((records.destinationPolicies ?? []).map((p) => [p.id, p])),
   };
+}
+
+/** A route rule (everything but the name defaulted: no matches, no backends). */
+export function route(name: string, over: Partial<RouteRule> = {}): RouteRule {
+  return { name, matches: [], backends: [], mirrors: [], ...over };
+}
+
+/** A route match (no conditions unless given). */
+export function when(over: Partial<RouteMatch> = {}): RouteMatch {
+  return { headers: [], queryParams: [], ...over };
+}
+
+/** The table of one listener port of the test Gateway, as the operator's translation names it. */
+export function gatewayTable(
+  port: number,
+  rules: RouteRule[],
+  gateway: { readonly namespace: string; readonly name: string } = GATEWAY,
+): RouteTable {
+  const key = `${gateway.namespace}/${gateway.name}`;
+  return {
+    id: `gateway:${key}:${port}`,
+    service: '',
+    gateway: { gateway: key, port },
+    protocol: 'HTTP',
+    rules,
+    sources: [],
+  };
+}
+
+/** The operator's last rule of a table no route fully covers: 404 for every request left. */
+export function unmatched(port: number): RouteRule {
+  return route(`Gateway/default/bookinfo-gateway:${port}#unmatched`, {
+    matches: [when()],
+    fault: { abort: { status: 404, percent: 100 } },
+  });
 }

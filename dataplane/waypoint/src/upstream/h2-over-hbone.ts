@@ -2,7 +2,7 @@
 // session per endpoint and caller identity, multiplexing its requests, opened on first use and dropped when it
 // closes or goes away.
 import { connect, type ClientHttp2Session } from 'node:http2';
-import type { EndpointTarget } from './endpoint-target.ts';
+import { streamKey, type EndpointTarget } from './endpoint-target.ts';
 import type { ForwardedSource, UpstreamConnector } from './upstream-connector.ts';
 
 export class H2Sessions {
@@ -14,7 +14,7 @@ export class H2Sessions {
   }
 
   static key(target: EndpointTarget, source: ForwardedSource | undefined): string {
-    return `${target.ip}:${target.port}|${source?.identity ?? ''}`;
+    return streamKey(target, source?.identity);
   }
 
   /** Open sessions (each is one upstream connection). */

@@ -1,7 +1,7 @@
 // HTTP/1.1 requests written into HTTP/2 streams (what HboneAgent does with CONNECT streams), on a plain h2c session
-// on loopback, so each guard is checked against Node itself and nothing else.
+// on loopback, so each guard is checked against Node itself and nothing else; and the agent over plain TCP.
 import { once } from 'node:events';
-import { request, Agent, type ClientRequestArgs } from 'node:http';
+import { createServer as createHttpServer, request, Agent, type ClientRequestArgs } from 'node:http';
 import {
   connect,
   createServer,
@@ -13,7 +13,11 @@ import type { AddressInfo } from 'node:net';
 import { Readable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropEmptyWrites, endWithPeer } from './http1-over-hbone.ts';
+import { HboneClient } from '@ambit/hbone';
+import { workload } from '../testing/records.ts';
+import { dropEmptyWrites, endWithPeer, HboneAgent } from './http1-over-hbone.ts';
+import { upstreamConnector } from './upstream-connector.ts';
+import { sendHttp1 } from './upstream-request.ts';
 
 let server: Http2Server;
 let session: ClientHttp2Session;
@@ -115,5 +119,56 @@ describe('endWithPeer', () => {
     // The server answers and ends its side; this side ends too, so the stream closes.
     await once(stream, 'close');
     expect(stream.writableEnded).toBe(true);
+  });
+});
+
+describe('HboneAgent over plain TCP (a backend outside the mesh)', () => {
+  it('reuses a keep-alive socket for the next request (Node 24 guards idle sockets until reuse)', async () => {
+    const connections: unknown[] = [];
+    const backend = createHttpServer((req, res) => {
+      req.resume();
+      res.end('ok');
+    });
+    backend.on('connection', (c) => connections.push(c));
+    backend.listen(0, '127.0.0.1');
+    await once(backend, 'listening');
+    const port = (backend.address() as AddressInfo).port;
+    const hbone = new HboneClient();
+    const agent = new HboneAgent(
+      upstreamConnector({
+        hbone,
+        identity: 'spiffe://cluster.local/ns/default/sa/gw',
+        material: () => Promise.reject(new Error('plain TCP needs no certificate')),
+      }),
+      undefined,
+    );
+    const target = {
+      workload: workload('plain', '127.0.0.1', { protocol: 'NONE' }),
+      ip: '127.0.0.1',
+      port,
+      identity: 'spiffe://cluster.local/ns/default/sa/plain',
+    };
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await sendHttp1(agent, {
+          method: 'GET',
+          path: `/${i}`,
+          authority: 'plain',
+          headers: {},
+          body: Readable.from([]),
+          bodyless: true,
+          target,
+          signal: new AbortController().signal,
+        });
+        const chunks: Buffer[] = [];
+        for await (const c of r.body) chunks.push(c as Buffer);
+        expect([r.status, Buffer.concat(chunks).toString()]).toEqual([200, 'ok']);
+      }
+      expect(connections).toHaveLength(1);
+    } finally {
+      agent.destroy();
+      hbone.destroy();
+      await new Promise((r) => backend.close(r));
+    }
   });
 });

@@ -2,10 +2,11 @@
 // agent per cluster, so `maxTotalSockets` is the cluster's `maxConnections` and the agent's queue is Envoy's
 // pending-request queue; a stream is named by endpoint and caller identity, so it is reused only for both.
 import { Agent, type ClientRequest, type ClientRequestArgs } from 'node:http';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ConnectionPool } from '@ambit/config';
 import { connectionReusable, type PoolCounters } from '../engine/index.ts';
-import type { EndpointTarget } from './endpoint-target.ts';
+import { streamKey, type EndpointTarget } from './endpoint-target.ts';
 import type { ForwardedSource, UpstreamConnector } from './upstream-connector.ts';
 
 /** What a request carries to the agent besides Node's own options. */
@@ -94,7 +95,7 @@ export class HboneAgent extends Agent {
 
   /** The pool name of a stream to `target` for `source`: streams are reused only for both. */
   static nameOf(target: EndpointTarget, source: ForwardedSource | undefined): string {
-    return `${target.ip}:${target.port}|${source?.identity ?? ''}`;
+    return streamKey(target, source?.identity);
   }
 
   override getName(options?: ClientRequestArgs): string {
@@ -126,7 +127,14 @@ export class HboneAgent extends Agent {
     return connectionReusable(this.#pool, served);
   }
 
+  /**
+   * A TCP socket (plain TCP to a backend outside the mesh) takes Node's own reuse: besides ref() it lifts the guard
+   * Node 24 puts on an idle socket's reads (hackerone 3582376, response-queue poisoning), which otherwise destroys
+   * the socket when the next response arrives ("socket hang up" on every reused connection). An HBONE stream has
+   * no handle to guard or ref.
+   */
   override reuseSocket(socket: Duplex, request: ClientRequest): void {
+    if (socket instanceof Socket) return super.reuseSocket(socket, request);
     reuseStream(socket, request);
   }
 

@@ -1,6 +1,7 @@
 // Opens the byte stream to one endpoint: an HBONE CONNECT to `<pod ip>:<port>` through the pod's node ztunnel
-// (`<pod ip>:15008`), presenting the waypoint's own certificate (DESIGN §1, §8), or plain TCP to a workload
-// outside the mesh. The original caller's identity rides in the CONNECT's `baggage` for telemetry only
+// (`<pod ip>:15008`), presenting the proxy's own certificate (DESIGN §1, §8), or plain TCP to a workload outside
+// the mesh. An ingress gateway may instead CONNECT to a Service address through the Service's waypoint
+// (`EndpointTarget.via`), which is always HBONE. The original caller's identity rides in the CONNECT's `baggage` for telemetry only
 // (docs/identity-behind-waypoint.md), so a stream is only ever reused for the same caller identity.
 import { connect } from 'node:net';
 import { once } from 'node:events';
@@ -34,7 +35,7 @@ export function sourceBaggage(s: ForwardedSource): string {
 
 export interface UpstreamConnectorOptions {
   readonly hbone: HboneClient;
-  /** The waypoint's SPIFFE id and current certificate (read per dial: it rotates). */
+  /** The proxy's SPIFFE id and current certificate (read per dial: it rotates). */
   readonly identity: string;
   material(): Promise<WorkloadTlsMaterial>;
   /** Port of the ztunnels' HBONE listeners. @default 15008 */
@@ -50,7 +51,7 @@ export function upstreamConnector(o: UpstreamConnectorOptions): UpstreamConnecto
   const hbonePort = o.hbonePort ?? 15008;
   return async (target, source) => {
     try {
-      if (target.workload.protocol !== 'HBONE') {
+      if (target.via === undefined && target.workload.protocol !== 'HBONE') {
         const socket = connect({ host: target.ip, port: target.port, noDelay: true });
         try {
           await once(socket, 'connect');
@@ -64,7 +65,7 @@ export function upstreamConnector(o: UpstreamConnectorOptions): UpstreamConnecto
         source: { ...(await o.material()), identity: o.identity },
         destination: {
           address: `${target.ip}:${target.port}`,
-          proxy: `${target.ip}:${hbonePort}`,
+          proxy: `${target.via ?? target.ip}:${hbonePort}`,
           identities: [target.identity],
         },
         ...(source ? { headers: { baggage: sourceBaggage(source) } } : {}),
