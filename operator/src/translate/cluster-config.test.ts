@@ -1,6 +1,12 @@
 // The whole translation on a bookinfo-like cluster: records, per-object status, Mesh warnings, last good config.
 import { authorize, type Workload } from '@ambit/config';
-import type { AuthorizationPolicy, Gateway, HTTPRoute, PeerAuthentication } from '@ambit/codegen/crds';
+import type {
+  AuthorizationPolicy,
+  Gateway,
+  GRPCRoute,
+  HTTPRoute,
+  PeerAuthentication,
+} from '@ambit/codegen/crds';
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { gatewayScope, waypointScope, ztunnelScope } from '../distribute/scope.ts';
@@ -403,5 +409,61 @@ describe('translateCluster', () => {
     expect([
       ...gatewayScope(c, { namespace: 'default', name: 'bookinfo-gateway' }).authorizations.keys(),
     ]).toEqual(['default/gateway-get-only']);
+  });
+
+  it('gives every ingress listener port a table (404 without routes) and one 404 after HTTPRoute and GRPCRoute rules', () => {
+    const ingress: Gateway = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'gw', namespace: 'default' },
+      spec: {
+        gatewayClassName: 'istio',
+        listeners: [
+          { name: 'http', port: 80, protocol: 'HTTP' },
+          { name: 'alt', port: 8080, protocol: 'HTTP' },
+        ],
+      },
+    };
+    const http: HTTPRoute = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: {
+        parentRefs: [{ name: 'gw', sectionName: 'http' }],
+        rules: [
+          {
+            matches: [{ path: { type: 'PathPrefix', value: '/shop' } }],
+            backendRefs: [{ name: 'productpage', port: 9080 }],
+          },
+        ],
+      },
+    };
+    const grpc: GRPCRoute = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'GRPCRoute',
+      metadata: { name: 'rpc', namespace: 'default' },
+      spec: {
+        parentRefs: [{ name: 'gw', sectionName: 'http' }],
+        rules: [
+          { matches: [{ method: { service: 'test.Echo' } }], backendRefs: [{ name: 'sleep', port: 9080 }] },
+        ],
+      },
+    };
+    const c = translateCluster({
+      ...snapshot([]),
+      gateways: [waypoint, ingress],
+      httpRoutes: [http],
+      grpcRoutes: [grpc],
+    });
+    const alt = c.routeTables.get('gateway:default/gw:8080')!;
+    expect(alt.rules.map((r) => [r.name, r.fault?.abort?.status])).toEqual([
+      ['Gateway/default/gw:8080#unmatched', 404],
+    ]);
+    const main = c.routeTables.get('gateway:default/gw:80')!;
+    const names = main.rules.map((r) => r.name);
+    expect(names.filter((n) => n.endsWith('#unmatched'))).toEqual(['Gateway/default/gw:80#unmatched']);
+    expect(names.at(-1)).toBe('Gateway/default/gw:80#unmatched');
+    expect(names).toContain('HTTPRoute/default/web#0.0');
+    expect(names.some((n) => n.startsWith('GRPCRoute/default/rpc#0'))).toBe(true);
   });
 });

@@ -149,7 +149,20 @@ function ingressGateways(
       .filter((g) => INGRESS_CLASSES.includes(g.spec.gatewayClassName))
       .map((g) => [key(g.metadata.namespace, g.metadata.name), g]),
   );
-  return { gateway: (ns, name) => byKey.get(key(ns, name)), namespaceLabels };
+  return {
+    gateway: (ns, name) => byKey.get(key(ns, name)),
+    namespaceLabels,
+    listenerPorts: () =>
+      [...byKey].flatMap(([id, g]) =>
+        [
+          ...new Set(
+            g.spec.listeners
+              .filter((l) => l.protocol === 'HTTP' || l.protocol === 'HTTPS')
+              .map((l) => l.port),
+          ),
+        ].map((port) => ({ gateway: id, port })),
+      ),
+  };
 }
 
 /** Count of routes attached to each listener of each ingress Gateway: `<ns>/<gateway>` → listener → count. */

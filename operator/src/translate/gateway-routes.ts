@@ -379,32 +379,50 @@ function gatewayTable<S>(
       (a, b) => compareHosts(a.host, b.host) || kind.compareSpecificity(a.inner, b.inner),
     ),
   );
-  const rules = sorted.map((e) => e.rule);
   const sources = new Map(sorted.map((e) => [`${e.source.namespace}/${e.source.name}`, e.source]));
+  return finishIngressTable({
+    id: `gateway:${gateway}:${port}`,
+    service: '',
+    gateway: { gateway, port },
+    protocol: kind.protocol,
+    rules: sorted.map((e) => e.rule),
+    sources: [...sources.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, s]) => s),
+  });
+}
+
+const isUnmatchedRule = (r: RouteRule) => r.name.endsWith('#unmatched');
+
+/**
+ * An ingress table's last rule: 404 for a request no route takes, unless some rule without hosts already takes
+ * every request. Idempotent, so tables merged from HTTPRoutes and GRPCRoutes on one port end in one such rule.
+ */
+export function finishIngressTable(t: RouteTable): RouteTable {
+  const rules = t.rules.filter((r) => !isUnmatchedRule(r));
   const catchAll = rules.some((r) => {
     const m = r.matches[0];
     return m !== undefined && m.hosts === undefined && matchesEverything(m);
   });
-  const id = `gateway:${gateway}:${port}`;
-  return {
-    id,
+  if (catchAll || !t.gateway) return { ...t, rules };
+  const unmatched: RouteRule = {
+    name: `Gateway/${t.gateway.gateway}:${t.gateway.port}#unmatched`,
+    matches: [{ headers: [], queryParams: [] }],
+    backends: [],
+    fault: { abort: { status: 404, percent: 100 } },
+    mirrors: [],
+  };
+  return { ...t, rules: [...rules, unmatched] };
+}
+
+/** The table of an ingress listener port no route attaches to: every request answered 404. */
+export function emptyIngressTable(gateway: string, port: number): RouteTable {
+  return finishIngressTable({
+    id: `gateway:${gateway}:${port}`,
     service: '',
     gateway: { gateway, port },
-    protocol: kind.protocol,
-    rules: catchAll
-      ? rules
-      : [
-          ...rules,
-          {
-            name: `Gateway/${gateway}:${port}#unmatched`,
-            matches: [{ headers: [], queryParams: [] }],
-            backends: [],
-            fault: { abort: { status: 404, percent: 100 } },
-            mirrors: [],
-          },
-        ],
-    sources: [...sources.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, s]) => s),
-  };
+    protocol: 'HTTP',
+    rules: [],
+    sources: [],
+  });
 }
 
 /** Translates every route of one kind: the route tables of the Services they attach to, and their status. */

@@ -34,6 +34,8 @@ export interface AttachingRoute {
 export interface IngressGateways {
   gateway(namespace: string, name: string): Gateway | undefined;
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
+  /** Every HTTP or HTTPS listener port of every ingress Gateway (`<ns>/<name>`), each once. @default none */
+  listenerPorts?(): readonly { readonly gateway: string; readonly port: number }[];
 }
 
 export type Attachment =

@@ -15,7 +15,7 @@ import type {
   VirtualService,
 } from '@ambit/codegen/crds';
 import { translateDestinationRule, type WorkloadLabels } from './destination-rule.ts';
-import type { RouteStatus } from './gateway-routes.ts';
+import { emptyIngressTable, finishIngressTable, type RouteStatus } from './gateway-routes.ts';
 import type { IngressGateways } from './ingress-attachment.ts';
 import { translateGrpcRoutes } from './grpc-route.ts';
 import { translateHttpRoutes } from './http-route.ts';
@@ -74,17 +74,18 @@ const isInvalid = (s: ObjectStatus) => s.conditions.some((c) => c.reason === Rea
 
 function mergeTables(into: Map<string, RouteTable>, t: RouteTable): void {
   const existing = into.get(t.id);
-  into.set(
-    t.id,
-    existing
-      ? {
-          ...existing,
-          protocol: existing.protocol === 'GRPC' || t.protocol === 'GRPC' ? 'GRPC' : 'HTTP',
-          rules: [...existing.rules, ...t.rules],
-          sources: [...existing.sources, ...t.sources],
-        }
-      : t,
-  );
+  if (!existing) {
+    into.set(t.id, t);
+    return;
+  }
+  const merged: RouteTable = {
+    ...existing,
+    protocol: existing.protocol === 'GRPC' || t.protocol === 'GRPC' ? 'GRPC' : 'HTTP',
+    rules: [...existing.rules, ...t.rules],
+    sources: [...existing.sources, ...t.sources],
+  };
+  // An ingress port's table: GRPCRoute and HTTPRoute rules share it, and its 404 must come after both.
+  into.set(t.id, merged.gateway ? finishIngressTable(merged) : merged);
 }
 
 function note(object: SourceRef, message: string): ObjectStatus {
@@ -131,6 +132,12 @@ export function translateRouting(s: RoutingSnapshot, previous?: RoutingMemo): Ro
     if (kept) statuses.push(note(t.status.object, 'the previous version stays in force'));
   }
   const routeTables = new Map([...vsTables, ...gamma]);
+  // Every HTTP(S) listener port of an ingress Gateway gets a table, so a port without routes answers 404 rather
+  // than refusing connections.
+  for (const { gateway, port } of s.ingress?.listenerPorts?.() ?? []) {
+    const id = `gateway:${gateway}:${port}`;
+    if (!routeTables.has(id)) routeTables.set(id, emptyIngressTable(gateway, port));
+  }
 
   // DestinationRules (rules 3 and 4).
   const destinationPolicies = new Map<string, DestinationPolicy>();
