@@ -25,6 +25,7 @@ import {
 import {
   listenHbone,
   NativeError,
+  type ClosedConnection,
   NativeHboneClient,
   type InboundConnect,
   type InboundVerdict,
@@ -147,6 +148,7 @@ describe('TypeScript HBONE client → native HBONE server', () => {
       const small = await roundTrip(await connect(client), Buffer.from('hello'));
       expect(small.data.toString()).toBe('hello');
       expect(seen.at(-1)).toEqual({
+        id: expect.any(Number) as unknown,
         authority: target.address,
         peerIdentity: sleep.identity,
         peerAddress: expect.stringMatching(/^127\.0\.0\.1:\d+$/) as unknown,
@@ -310,6 +312,7 @@ describe('native HBONE client → TypeScript HBONE server', () => {
       expect((await exchange(entry, Buffer.from(word))).data.toString()).toBe(word);
     }
     expect(asked.at(-1)).toEqual({
+      id: expect.any(Number) as unknown,
       sourceAddress: expect.stringMatching(/^127\.0\.0\.1:\d+$/) as unknown,
       destination: entry,
       localAddress: entry,
@@ -401,5 +404,108 @@ describe('native HBONE client → TypeScript HBONE server', () => {
     expect(() => native.setCertificate(ztunnel.identity, sleep)).toThrow(
       expect.objectContaining({ code: 'ERR_NATIVE_TLS' }) as Error,
     );
+  });
+});
+
+describe('native connection tracking: ids, close reports, closeConnection, drain', () => {
+  const decided: number[] = [];
+  const closedByServer: ClosedConnection[] = [];
+  const closedByClient: ClosedConnection[] = [];
+  let server: NativeHboneServer;
+  let native: NativeHboneClient;
+  let outbound: NativeOutboundListener;
+  let entry: string;
+
+  beforeAll(() => {
+    server = listenHbone({
+      host: '127.0.0.1',
+      port: 0,
+      decide: (c) => {
+        decided.push(c.id);
+        return { status: 200, target: c.authority };
+      },
+      onClose: (batch) => closedByServer.push(...batch),
+    });
+    native = new NativeHboneClient({ onClose: (batch) => closedByClient.push(...batch) });
+    native.setCertificate(sleep.identity, sleep);
+    outbound = native.listenOutbound({
+      host: '127.0.0.1',
+      port: 0,
+      decide: (c) => {
+        decided.push(c.id);
+        return {
+          kind: 'hbone',
+          proxy: endpoint(server.address),
+          authority: target.address,
+          sourceIdentity: sleep.identity,
+          identities: [ztunnel.identity],
+        };
+      },
+    });
+    entry = endpoint(outbound.address);
+  });
+
+  afterAll(() => {
+    native.close();
+    server.close();
+  });
+
+  it('refuses every handshake until the server has a certificate', async () => {
+    expect((await exchange(entry, Buffer.from('x'))).error).toBe('ECONNRESET');
+    expect(server.stats().noCertificate).toBe(1);
+    await eventually(() => closedByClient.length === 1, 2_000, 'the failure reported');
+    expect(closedByClient[0]?.error).toMatch(/tls|http\/2|connect/i);
+    server.setTls(ztunnel);
+  });
+
+  it('reports each end once, by the id its decision was given, with its bytes each way', async () => {
+    decided.length = 0;
+    closedByClient.length = 0;
+    closedByServer.length = 0;
+    const back = await exchange(entry, bytes(70_000));
+    expect(back.data.length).toBe(70_000);
+    await eventually(
+      () => closedByClient.length === 1 && closedByServer.length === 1,
+      2_000,
+      'both ends reported',
+    );
+    const [clientId, serverId] = decided;
+    expect(closedByClient).toEqual([{ id: clientId, toTarget: 70_000, fromTarget: 70_000 }]);
+    expect(closedByServer).toEqual([{ id: serverId, toTarget: 70_000, fromTarget: 70_000 }]);
+  });
+
+  it('resets a connection by id, from either end', async () => {
+    for (const end of ['client', 'server'] as const) {
+      decided.length = 0;
+      const app = await dial(entry);
+      const ended = new Promise<string>((resolve) => {
+        app.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+        app.on('end', () => resolve('end'));
+      });
+      app.write('ping');
+      await once(app, 'data');
+      const id = (end === 'client' ? decided[0] : decided[1]) ?? -1;
+      const closer = end === 'client' ? native : server;
+      expect(closer.closeConnection(id)).toBe(true);
+      expect(await ended).toBe('ECONNRESET');
+      const reports = end === 'client' ? closedByClient : closedByServer;
+      await eventually(() => reports.some((c) => c.id === id), 2_000, `the ${end}'s report`);
+      expect(reports.find((c) => c.id === id)?.reset).toBe('closed by the proxy');
+      expect(closer.closeConnection(id)).toBe(false);
+    }
+  });
+
+  it('drains: GOAWAY, no new connections, open streams finish, then the server closes', async () => {
+    const app = await dial(entry);
+    app.write('before-');
+    await once(app, 'data');
+    server.drain();
+    outbound.drain();
+    const deadline = Date.now() + 2_000;
+    while ((await exchange(entry, Buffer.from('x'))).error === undefined) {
+      expect(Date.now()).toBeLessThan(deadline);
+    }
+    expect((await roundTrip(app, Buffer.from('after'))).data.toString()).toBe('after');
+    await eventually(() => server.stats().connectionsOpen === 0, 2_000, 'the drained server closed');
   });
 });

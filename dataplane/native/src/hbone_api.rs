@@ -1,15 +1,19 @@
 //! The JavaScript surface of the HBONE byte path (`hbone/`). Plain data crosses: PEM material and listener
 //! options in; one decision per new connection out, through a threadsafe function whose promise resolves to
-//! a verdict or a plan; counters on request. `index.ts` is the typed wrapper every caller uses.
+//! a verdict or a plan; close reports back in batches; counters on request. `index.ts` is the typed wrapper
+//! every caller uses.
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use napi::Status;
-use napi::bindgen_prelude::Promise;
-use napi::threadsafe_function::ThreadsafeFunction;
+use napi::bindgen_prelude::{FromNapiValue, JsValuesTupleIntoVec, Promise, Unknown};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
+use rustls::ServerConfig;
 
 use crate::error::{Code, NativeError};
 use crate::hbone::client::{self, Client, ClientOptions, Plan};
@@ -19,12 +23,75 @@ use crate::hbone::runtime::runtime;
 use crate::hbone::server::{self, Server, Verdict};
 use crate::hbone::settings;
 use crate::hbone::tls::WorkloadTls;
+use crate::hbone::track::{Closed, Report};
 use crate::socket::{addr, listener};
 use crate::{Endpoint, ListenerOptions};
 
 /// A JavaScript function called with `T`, returning a promise of `R` (callee-handled errors off: it gets `T`
 /// alone). Strong, so an open listener keeps Node running, as a `net.Server` does; `close` releases it.
 type Callback<T, R> = ThreadsafeFunction<T, Promise<R>, T, Status, false>;
+
+/// A JavaScript function called with batches of close reports; what it returns is ignored. Released once the
+/// last connection of its server or client has been reported after `close`.
+type Sink = ThreadsafeFunction<Vec<ClosedConnection>, Unknown<'static>, Vec<ClosedConnection>, Status, false>;
+
+/// A decision of the byte path (`server::Decide`, `client::Decide`): one call into JavaScript per connection.
+type Decision<I, O> = Arc<dyn Fn(I) -> Pin<Box<dyn Future<Output = Result<O, String>> + Send>> + Send + Sync>;
+
+/// `callback` as a decision: `request` makes its argument, `answer` checks what its promise resolves to. A
+/// throw, a rejection and an answer that does not check out are all errors (strings).
+fn decision<I, T, R, O>(
+    callback: Callback<T, R>,
+    request: fn(I) -> T,
+    answer: fn(R) -> Result<O, String>,
+) -> Decision<I, O>
+where
+    I: 'static,
+    T: JsValuesTupleIntoVec + Send + 'static,
+    R: FromNapiValue + Send + 'static,
+    O: 'static,
+{
+    let callback = Arc::new(callback);
+    Arc::new(move |facts: I| {
+        let callback = callback.clone();
+        let argument = request(facts);
+        Box::pin(async move {
+            let promise = callback
+                .call_async_catch(argument)
+                .await
+                .map_err(|e| e.to_string())?;
+            answer(promise.await.map_err(|e| e.to_string())?)
+        })
+    })
+}
+
+/// One connection's end, as JavaScript hears it (`track::Closed`).
+#[napi(object)]
+pub struct ClosedConnection {
+    pub id: i64,
+    pub to_target: i64,
+    pub from_target: i64,
+    pub error: Option<String>,
+    pub reset: Option<String>,
+}
+
+fn report(sink: Option<Sink>) -> Option<Report> {
+    let sink = Arc::new(sink?);
+    Some(Arc::new(move |batch: Vec<Closed>| {
+        // Ids and byte counts stay far below 2^53, where a JavaScript number is exact.
+        let batch = batch
+            .into_iter()
+            .map(|c| ClosedConnection {
+                id: c.id as i64,
+                to_target: c.to_target as i64,
+                from_target: c.from_target as i64,
+                error: c.error,
+                reset: c.reset,
+            })
+            .collect();
+        sink.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+    }))
+}
 
 /// A workload's certificate and the roots it trusts, all PEM (`WorkloadTlsMaterial` of `@ambit/hbone`).
 #[napi(object)]
@@ -41,12 +108,23 @@ fn workload(material: &TlsMaterial) -> napi::Result<WorkloadTls> {
         .map_err(|e| NativeError::new(Code::Tls, e.0).into())
 }
 
+fn server_config(material: &TlsMaterial) -> napi::Result<Arc<ServerConfig>> {
+    workload(material)?
+        .server_config()
+        .map_err(|e| NativeError::new(Code::Tls, e.0).into())
+}
+
 fn address(text: &str, what: &str) -> Result<SocketAddr, String> {
     parse_address(text).ok_or_else(|| format!("{what} must be ip:port, got {text:?}"))
 }
 
 fn ipv4(text: Option<&str>) -> Result<Option<Ipv4Addr>, String> {
     text.map(|t| addr::ipv4(t).map_err(|e| e.to_string())).transpose()
+}
+
+/// An id from JavaScript; anything that is not one matches no connection.
+fn connection_id(id: i64) -> u64 {
+    u64::try_from(id).unwrap_or(0)
 }
 
 /// A listening socket (in a netns when asked), adopted by the runtime.
@@ -94,6 +172,7 @@ fn counters(pairs: Vec<(&'static str, u64)>) -> HashMap<String, f64> {
 /// One inbound CONNECT, as the decision sees it.
 #[napi(object)]
 pub struct InboundConnect {
+    pub id: i64,
     pub peer_identity: String,
     pub peer_address: String,
     pub local_address: String,
@@ -101,6 +180,19 @@ pub struct InboundConnect {
     pub forwarded: Option<String>,
     pub baggage: Option<String>,
     pub traceparent: Option<String>,
+}
+
+fn inbound_connect(inbound: server::Inbound) -> InboundConnect {
+    InboundConnect {
+        id: inbound.id as i64,
+        peer_identity: inbound.peer_identity,
+        peer_address: inbound.peer.to_string(),
+        local_address: inbound.local.to_string(),
+        authority: inbound.authority.to_string(),
+        forwarded: inbound.headers.forwarded,
+        baggage: inbound.headers.baggage,
+        traceparent: inbound.headers.traceparent,
+    }
 }
 
 /// The decision's answer: 200 with a target to dial (and how), 401 or 503.
@@ -140,11 +232,20 @@ impl HboneServer {
     /// The certificate and trust bundle for connections accepted from now on.
     #[napi]
     pub fn set_tls(&self, tls: TlsMaterial) -> napi::Result<()> {
-        let config = workload(&tls)?
-            .server_config()
-            .map_err(|e| NativeError::new(Code::Tls, e.0))?;
-        self.inner.set_tls(config);
+        self.inner.set_tls(server_config(&tls)?);
         Ok(())
+    }
+
+    /// Resets one stream, by the id its decision was given; false when it is not open.
+    #[napi]
+    pub fn close_connection(&self, id: i64) -> bool {
+        self.inner.close_connection(connection_id(id))
+    }
+
+    /// Stops accepting and sends GOAWAY on every connection; closes itself after the last one.
+    #[napi]
+    pub fn drain(&self) {
+        self.inner.drain();
     }
 
     /// Stops accepting, resets every stream and releases the decision function.
@@ -164,39 +265,19 @@ impl HboneServer {
     }
 }
 
-/// An HBONE server on a new listener.
+/// An HBONE server on a new listener; without `tls` it refuses every handshake until `setTls`.
 #[napi]
 pub fn listen_hbone(
     options: ListenerOptions,
-    tls: TlsMaterial,
+    tls: Option<TlsMaterial>,
     decide: Callback<InboundConnect, InboundVerdict>,
+    on_closed: Option<Sink>,
 ) -> napi::Result<HboneServer> {
-    let config = workload(&tls)?
-        .server_config()
-        .map_err(|e| NativeError::new(Code::Tls, e.0))?;
+    let config = tls.as_ref().map(server_config).transpose()?;
     let listener = bind(&options)?;
-    let decide = Arc::new(decide);
-    let decide: server::Decide = Arc::new(move |inbound: server::Inbound| {
-        let decide = decide.clone();
-        Box::pin(async move {
-            let request = InboundConnect {
-                peer_identity: inbound.peer_identity,
-                peer_address: inbound.peer.to_string(),
-                local_address: inbound.local.to_string(),
-                authority: inbound.authority.to_string(),
-                forwarded: inbound.headers.forwarded,
-                baggage: inbound.headers.baggage,
-                traceparent: inbound.headers.traceparent,
-            };
-            let promise = decide
-                .call_async_catch(request)
-                .await
-                .map_err(|e| e.to_string())?;
-            verdict(promise.await.map_err(|e| e.to_string())?)
-        })
-    });
+    let decide = decision(decide, inbound_connect, verdict);
     let _inside = runtime().enter();
-    let inner = Server::start(listener, config, decide)
+    let inner = Server::start(listener, config, decide, report(on_closed))
         .map_err(|e| NativeError::new(Code::Listen, format!("start server: {e}")))?;
     Ok(HboneServer { inner })
 }
@@ -204,6 +285,7 @@ pub fn listen_hbone(
 // ---------------------------------------------------------------------------------------------- client
 
 #[napi(object)]
+#[derive(Default)]
 pub struct HboneClientOptions {
     pub max_streams_per_connection: Option<u32>,
     pub idle_timeout_ms: Option<u32>,
@@ -213,9 +295,19 @@ pub struct HboneClientOptions {
 /// One accepted outbound connection, as the decision sees it.
 #[napi(object)]
 pub struct OutboundConnect {
+    pub id: i64,
     pub source_address: String,
     pub destination: String,
     pub local_address: String,
+}
+
+fn outbound_connect(outbound: client::Outbound) -> OutboundConnect {
+    OutboundConnect {
+        id: outbound.id as i64,
+        source_address: outbound.source.to_string(),
+        destination: outbound.destination.to_string(),
+        local_address: outbound.local.to_string(),
+    }
 }
 
 /// The decision's plan; `kind` says which fields apply.
@@ -230,13 +322,14 @@ pub struct OutboundPlan {
     pub netns_path: Option<String>,
     pub mark: Option<u32>,
     pub source_ip: Option<String>,
+    pub transparent_source: Option<String>,
     pub forwarded: Option<String>,
     pub baggage: Option<String>,
     pub traceparent: Option<String>,
 }
 
 fn plan(p: OutboundPlan) -> Result<Plan, String> {
-    let dial = DialOptions {
+    let mut dial = DialOptions {
         netns: p.netns_path,
         mark: p.mark,
         source: ipv4(p.source_ip.as_deref())?,
@@ -255,10 +348,14 @@ fn plan(p: OutboundPlan) -> Result<Plan, String> {
                 traceparent: p.traceparent,
             },
         }),
-        "passthrough" => Ok(Plan::Passthrough {
-            target: address(p.target.as_deref().unwrap_or(""), "target")?,
-            dial,
-        }),
+        // Only a passthrough may leave from a foreign address: it delivers into a pod as its caller.
+        "passthrough" => {
+            dial.transparent_source = ipv4(p.transparent_source.as_deref())?;
+            Ok(Plan::Passthrough {
+                target: address(p.target.as_deref().unwrap_or(""), "target")?,
+                dial,
+            })
+        }
         "refuse" => Ok(Plan::Refuse),
         other => Err(format!(
             "kind must be hbone, passthrough or refuse, got {other:?}"
@@ -274,21 +371,20 @@ pub struct HboneClient {
 #[napi]
 impl HboneClient {
     #[napi(constructor)]
-    pub fn new(options: Option<HboneClientOptions>) -> Self {
-        let options = options.unwrap_or(HboneClientOptions {
-            max_streams_per_connection: None,
-            idle_timeout_ms: None,
-            connect_timeout_ms: None,
-        });
+    pub fn new(options: Option<HboneClientOptions>, on_closed: Option<Sink>) -> Self {
+        let options = options.unwrap_or_default();
         let ms = |v: Option<u32>, default: Duration| v.map_or(default, |ms| Duration::from_millis(ms.into()));
         let _inside = runtime().enter();
-        let inner = Client::new(ClientOptions {
-            max_streams_per_connection: options
-                .max_streams_per_connection
-                .map_or(settings::MAX_STREAMS_PER_CONNECTION as usize, |n| n as usize),
-            idle_timeout: ms(options.idle_timeout_ms, settings::IDLE_TIMEOUT),
-            connect_timeout: ms(options.connect_timeout_ms, settings::CONNECT_TIMEOUT),
-        });
+        let inner = Client::new(
+            ClientOptions {
+                max_streams_per_connection: options
+                    .max_streams_per_connection
+                    .map_or(settings::MAX_STREAMS_PER_CONNECTION as usize, |n| n as usize),
+                idle_timeout: ms(options.idle_timeout_ms, settings::IDLE_TIMEOUT),
+                connect_timeout: ms(options.connect_timeout_ms, settings::CONNECT_TIMEOUT),
+            },
+            report(on_closed),
+        );
         HboneClient { inner }
     }
 
@@ -321,28 +417,19 @@ impl HboneClient {
         decide: Callback<OutboundConnect, OutboundPlan>,
     ) -> napi::Result<OutboundListener> {
         let listener = bind(&options)?;
-        let decide = Arc::new(decide);
-        let decide: client::Decide = Arc::new(move |outbound: client::Outbound| {
-            let decide = decide.clone();
-            Box::pin(async move {
-                let request = OutboundConnect {
-                    source_address: outbound.source.to_string(),
-                    destination: outbound.destination.to_string(),
-                    local_address: outbound.local.to_string(),
-                };
-                let promise = decide
-                    .call_async_catch(request)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                plan(promise.await.map_err(|e| e.to_string())?)
-            })
-        });
+        let decide = decision(decide, outbound_connect, plan);
         let _inside = runtime().enter();
         let inner = self
             .inner
             .listen(listener, decide)
             .map_err(|e| NativeError::new(Code::Listen, format!("start outbound listener: {e}")))?;
         Ok(OutboundListener { inner })
+    }
+
+    /// Resets one connection, by the id its decision was given; false when it is not open.
+    #[napi]
+    pub fn close_connection(&self, id: i64) -> bool {
+        self.inner.close_connection(connection_id(id))
     }
 
     #[napi(ts_return_type = "Record<string, number>")]
@@ -352,6 +439,12 @@ impl HboneClient {
         stats.insert("pooledConnections".into(), connections as f64);
         stats.insert("pooledStreams".into(), streams as f64);
         stats
+    }
+
+    /// Every listener stops accepting; open connections go on.
+    #[napi]
+    pub fn drain(&self) {
+        self.inner.drain();
     }
 
     /// Closes every listener, pooled connection and stream of this client.
@@ -368,6 +461,12 @@ pub struct OutboundListener {
 
 #[napi]
 impl OutboundListener {
+    /// Stops accepting; open connections go on, and the listener closes after the last one.
+    #[napi]
+    pub fn drain(&self) {
+        self.inner.drain();
+    }
+
     /// Stops accepting, resets the connections it accepted and releases the decision function.
     #[napi]
     pub fn close(&self) {
@@ -395,6 +494,7 @@ mod tests {
             netns_path: None,
             mark: None,
             source_ip: None,
+            transparent_source: None,
             forwarded: None,
             baggage: None,
             traceparent: None,

@@ -1,7 +1,8 @@
 // The typed face of Ambit's one native addon (DESIGN §2, §8; Rust under ./): the network-namespace and socket
 // calls Node lacks, whose descriptors come back as numbers that Node then owns (`listen({ fd })`,
 // `new net.Socket({ fd })`), and the native HBONE byte path (issue 12: `listenHbone`, `NativeHboneClient`),
-// where only decisions cross into JavaScript. Build the addon with `make install-native`.
+// where only decisions cross into JavaScript, and close reports come back in batches. Build the addon with
+// `make install-native`.
 import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -95,6 +96,8 @@ export interface NativeConnectHeaders {
 
 /** One inbound CONNECT, as `@ambit/hbone`'s `Connection`: the facts its decision gets. */
 export interface InboundConnect {
+  /** Unique in the process: `closeConnection(id)` resets the stream, and its `ClosedConnection` names it. */
+  readonly id: number;
   /** The original destination `ip:port` (already checked to be one). */
   readonly authority: string;
   /** SPIFFE id of the client certificate (chain verified against the listener's trust bundle). */
@@ -127,9 +130,39 @@ export type InboundVerdict =
   | { readonly status: 401; readonly reason?: string }
   | { readonly status: 503; readonly reason?: string };
 
-export interface HboneListenOptions extends ListenerOptions {
-  /** The certificate this listener presents (the destination workload's) and the trust bundle clients must chain to. */
-  readonly tls: NativeTlsMaterial;
+/**
+ * How a connection that reached its decision ended; every such connection is reported once, after its decision
+ * settled, in batches (a burst of short connections is one call).
+ */
+export interface ClosedConnection {
+  /** The id its decision was given. */
+  readonly id: number;
+  /**
+   * Bytes from the connection's caller towards its target (the request direction): application → peer for an
+   * outbound listener, HBONE client → target for a server.
+   */
+  readonly toTarget: number;
+  /** Bytes from the target back to the caller. */
+  readonly fromTarget: number;
+  /** Why the decision could not be carried out: refused, denied, a dial, TLS or CONNECT failure. */
+  readonly error?: string;
+  /** Why a carried connection ended in a reset (`closed by the proxy` after `closeConnection` or `close`). */
+  readonly reset?: string;
+}
+
+/** Where close reports go: a server's streams, or the connections a client's listeners accepted. */
+export interface Reported {
+  /** Batches of `ClosedConnection`s; a throw goes to `onReportError`, never to Node (where it would be fatal). */
+  onClose?(closed: readonly ClosedConnection[]): void;
+  onReportError?(error: unknown): void;
+}
+
+export interface HboneListenOptions extends ListenerOptions, Reported {
+  /**
+   * The certificate this listener presents (the destination workload's) and the trust bundle clients must chain
+   * to. Without it every handshake is refused (fail closed) until `setTls`.
+   */
+  readonly tls?: NativeTlsMaterial;
   decide(connect: InboundConnect): InboundVerdict | Promise<InboundVerdict>;
   /** A decision that threw (it was answered 503). */
   onDecisionError?(error: unknown, connect: InboundConnect): void;
@@ -139,6 +172,8 @@ export interface HboneListenOptions extends ListenerOptions {
 export interface HboneServerStats {
   readonly connectionsAccepted: number;
   readonly connectionsOpen: number;
+  /** Connections refused because the listener has no certificate yet. */
+  readonly noCertificate: number;
   /** TLS handshakes that failed (no or untrusted client certificate, not TLS 1.3, ...). */
   readonly handshakeFailures: number;
   /** Verified clients whose certificate names no or several SPIFFE ids. */
@@ -163,12 +198,21 @@ export interface NativeHboneServer {
   /** Certificate and trust bundle for connections accepted from now on (rotation). */
   setTls(tls: NativeTlsMaterial): void;
   stats(): HboneServerStats;
+  /** Resets one stream (RST_STREAM to the client, RST to the target); false when it is not open. */
+  closeConnection(id: number): boolean;
+  /**
+   * Stops accepting and sends GOAWAY on every connection: clients open new streams elsewhere, open streams go
+   * on. The server closes itself once its last connection has ended; `close` cuts that short.
+   */
+  drain(): void;
   /** Stops accepting and resets every stream; releases the decision, so Node may exit. */
   close(): void;
 }
 
 /** One connection accepted by a native outbound listener. */
 export interface OutboundConnect {
+  /** Unique in the process: `closeConnection(id)` resets it, and its `ClosedConnection` names it. */
+  readonly id: number;
   /** The application's `ip:port`. */
   readonly sourceAddress: string;
   /** Where it was going: SO_ORIGINAL_DST after a REDIRECT, else the address it reached. */
@@ -188,7 +232,8 @@ export interface NativeSourceOptions extends NativeDialOptions {
  * - `hbone`: CONNECT to `authority` through `proxy` (both `ip:port`), presenting the certificate set for
  *   `sourceIdentity` and accepting only a server naming one of `identities`; `forwarded` defaults to
  *   `for=<source IP>`. Pooled by (sourceIdentity, identities, sourceIp, proxy, netnsPath, mark).
- * - `passthrough`: plain TCP to `target`.
+ * - `passthrough`: plain TCP to `target` (also a same-node delivery: into the destination pod's netns, from the
+ *   caller's address).
  * - `refuse`: reset the connection.
  * A failure to carry the plan (refused CONNECT, TLS or identity failure, dial error) resets the connection;
  * so does a decision that throws.
@@ -202,7 +247,12 @@ export type OutboundPlan =
       readonly identities: readonly string[];
       readonly headers?: NativeConnectHeaders;
     })
-  | (NativeSourceOptions & { readonly kind: 'passthrough'; readonly target: string })
+  | (NativeSourceOptions & {
+      readonly kind: 'passthrough';
+      readonly target: string;
+      /** Dial from this (non-local) address with IP_TRANSPARENT: delivering into a pod as its caller. */
+      readonly transparentSource?: string;
+    })
   | { readonly kind: 'refuse'; readonly reason?: string };
 
 export interface OutboundListenOptions extends ListenerOptions {
@@ -211,7 +261,7 @@ export interface OutboundListenOptions extends ListenerOptions {
   onDecisionError?(error: unknown, connect: OutboundConnect): void;
 }
 
-export interface NativeHboneClientOptions {
+export interface NativeHboneClientOptions extends Reported {
   /** @default 100 (DESIGN §7) */
   readonly maxStreamsPerConnection?: number;
   /** Close a pooled connection after it carried no stream for this long. @default 60_000 */
@@ -245,12 +295,20 @@ export interface HboneClientStats {
 
 export interface NativeOutboundListener {
   readonly address: Endpoint;
+  /** Stops accepting; open connections go on, and the listener closes itself after the last. */
+  drain(): void;
   /** Stops accepting and resets the connections it accepted; releases the decision. */
   close(): void;
 }
 
 /** The flat objects that cross into Rust (hbone_api.rs); the wrapper below is what callers see. */
+type RawHboneClientOptions = Pick<
+  NativeHboneClientOptions,
+  'maxStreamsPerConnection' | 'idleTimeoutMs' | 'connectTimeoutMs'
+>;
+
 interface RawInboundConnect {
+  readonly id: number;
   readonly peerIdentity: string;
   readonly peerAddress: string;
   readonly localAddress: string;
@@ -278,20 +336,35 @@ interface RawOutboundPlan {
   readonly netnsPath?: string;
   readonly mark?: number;
   readonly sourceIp?: string;
+  readonly transparentSource?: string;
   readonly forwarded?: string;
   readonly baggage?: string;
   readonly traceparent?: string;
 }
 
+/** As the addon sends it: absent fields are null. */
+interface RawClosedConnection {
+  readonly id: number;
+  readonly toTarget: number;
+  readonly fromTarget: number;
+  readonly error?: string | null;
+  readonly reset?: string | null;
+}
+
+type RawSink = (closed: RawClosedConnection[]) => void;
+
 interface RawHboneServer {
   readonly address: Endpoint;
   setTls(tls: NativeTlsMaterial): void;
+  closeConnection(id: number): boolean;
+  drain(): void;
   close(): void;
   stats(): Record<string, number>;
 }
 
 interface RawOutboundListener {
   readonly address: Endpoint;
+  drain(): void;
   close(): void;
 }
 
@@ -302,7 +375,9 @@ interface RawHboneClient {
     options: ListenerOptions,
     decide: (connect: OutboundConnect) => Promise<RawOutboundPlan>,
   ): RawOutboundListener;
+  closeConnection(id: number): boolean;
   stats(): Record<string, number>;
+  drain(): void;
   close(): void;
 }
 
@@ -313,10 +388,11 @@ interface Addon {
   originalDestination(fd: number): Endpoint;
   listenHbone(
     options: ListenerOptions,
-    tls: NativeTlsMaterial,
+    tls: NativeTlsMaterial | undefined,
     decide: (connect: RawInboundConnect) => Promise<RawInboundVerdict>,
+    onClosed: RawSink | undefined,
   ): RawHboneServer;
-  HboneClient: new (options?: NativeHboneClientOptions) => RawHboneClient;
+  HboneClient: new (options: RawHboneClientOptions, onClosed: RawSink | undefined) => RawHboneClient;
 }
 
 const ADDON_FILE = '../ambit_native.node';
@@ -428,6 +504,7 @@ function inboundConnect(raw: RawInboundConnect): InboundConnect {
   if (raw.baggage !== undefined) headers.baggage = raw.baggage;
   if (raw.traceparent !== undefined) headers.traceparent = raw.traceparent;
   return {
+    id: raw.id,
     authority: raw.authority,
     peerIdentity: raw.peerIdentity,
     peerAddress: raw.peerAddress,
@@ -447,14 +524,36 @@ function rawPlan(plan: OutboundPlan): RawOutboundPlan {
     case 'refuse':
       return { kind: 'refuse' };
     case 'passthrough': {
-      const { kind, target, netnsPath, mark, sourceIp } = plan;
-      return { kind, target, netnsPath, mark, sourceIp };
+      const { kind, target, netnsPath, mark, sourceIp, transparentSource } = plan;
+      return { kind, target, netnsPath, mark, sourceIp, transparentSource };
     }
     case 'hbone': {
       const { kind, proxy, authority, sourceIdentity, identities, netnsPath, mark, sourceIp, headers } = plan;
       return { kind, proxy, authority, sourceIdentity, identities, netnsPath, mark, sourceIp, ...headers };
     }
   }
+}
+
+/** The reports' sink for the addon: nulls dropped, and a throw kept from Node (it would be fatal there). */
+function sink(o: Reported): RawSink | undefined {
+  if (o.onClose === undefined) return undefined;
+  return (raw) => {
+    const closed = raw.map(({ id, toTarget, fromTarget, error, reset }): ClosedConnection => {
+      const c: { -readonly [K in keyof ClosedConnection]: ClosedConnection[K] } = {
+        id,
+        toTarget,
+        fromTarget,
+      };
+      if (error != null) c.error = error;
+      if (reset != null) c.reset = reset;
+      return c;
+    });
+    try {
+      o.onClose?.(closed);
+    } catch (error) {
+      o.onReportError?.(error);
+    }
+  };
 }
 
 /**
@@ -472,11 +571,14 @@ export function listenHbone(options: HboneListenOptions): NativeHboneServer {
       return { status: 503 };
     }
   };
-  const server = native(() => loaded().listenHbone(listenerOptions(options), options.tls, decide));
+  const onClosed = sink(options);
+  const server = native(() => loaded().listenHbone(listenerOptions(options), options.tls, decide, onClosed));
   return {
     address: server.address,
     setTls: (tls) => native(() => server.setTls(tls)),
     stats: () => server.stats() as unknown as HboneServerStats,
+    closeConnection: (id) => server.closeConnection(id),
+    drain: () => server.drain(),
     close: () => server.close(),
   };
 }
@@ -490,7 +592,9 @@ export class NativeHboneClient {
 
   constructor(options: NativeHboneClientOptions = {}) {
     const Client = loaded().HboneClient;
-    this.#raw = native(() => new Client(options));
+    const { maxStreamsPerConnection, idleTimeoutMs, connectTimeoutMs } = options;
+    const raw = { maxStreamsPerConnection, idleTimeoutMs, connectTimeoutMs };
+    this.#raw = native(() => new Client(raw, sink(options)));
   }
 
   /** The certificate presented as `identity` on connections opened from now on; it must name that SPIFFE id. */
@@ -513,11 +617,21 @@ export class NativeHboneClient {
       }
     };
     const listener = native(() => this.#raw.listenOutbound(listenerOptions(options), decide));
-    return { address: listener.address, close: () => listener.close() };
+    return { address: listener.address, drain: () => listener.drain(), close: () => listener.close() };
+  }
+
+  /** Resets one connection (RST to the application and the far end); false when it is not open. */
+  closeConnection(id: number): boolean {
+    return this.#raw.closeConnection(id);
   }
 
   stats(): HboneClientStats {
     return this.#raw.stats() as unknown as HboneClientStats;
+  }
+
+  /** Every listener stops accepting; open connections go on. */
+  drain(): void {
+    this.#raw.drain();
   }
 
   /** Closes every listener, pooled connection and stream of this client. */

@@ -1,11 +1,14 @@
 // `make bench`: pod→pod through two ztunnels (HBONE across two node netns) against direct TCP between the same two
-// pod netns, in the same run. The apps run as separate processes inside the pods' netns; the ztunnels run in this
-// process, so this process's CPU and RSS during the mesh phase are the two ztunnels'. Bounded: fixed byte counts,
-// request counts and durations; all addresses are the test's own netns (DESIGN §6).
+// pod netns, in the same run, once per transport (ZTUNNEL_BENCH_TRANSPORTS, default both: the TypeScript one and the
+// native one), each in netns of its own. The apps run as separate processes inside the pods' netns; the ztunnels run
+// in this process (the native transport's threads too), so this process's CPU and RSS during a mesh phase are the
+// two ztunnels'. Bounded: fixed byte counts, request counts and durations; all addresses are the test's own netns
+// (DESIGN §6).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseTransport, TRANSPORTS, type TransportKind } from '../src/config/settings.ts';
 import { startTwoNodes, type TwoNodes } from '../src/testing/two-nodes.ts';
 
 const APP = join(import.meta.dirname, 'app.ts');
@@ -45,11 +48,25 @@ async function phase(t: TwoNodes) {
   return { tp1, tp16, rr, cps };
 }
 
-async function main(): Promise<void> {
-  const t = await startTwoNodes(`zbn${process.pid % 1000}`, [
-    { name: 'client', node: 'a', enrolled: false },
-    { name: 'server', node: 'b', enrolled: false },
-  ]);
+interface Run {
+  readonly transport: TransportKind;
+  readonly direct: Awaited<ReturnType<typeof phase>>;
+  readonly mesh: Awaited<ReturnType<typeof phase>>;
+  readonly rate: Latency & { sent: number };
+  readonly vcpuPer1k: number;
+  readonly rssMaxMiB: number;
+}
+
+/** One transport: fresh netns, direct first (nothing captured), then both pods enrolled. */
+async function measure(transport: TransportKind): Promise<Run> {
+  const t = await startTwoNodes(
+    `zbn${process.pid % 1000}${transport[0] ?? ''}`,
+    [
+      { name: 'client', node: 'a', enrolled: false },
+      { name: 'server', node: 'b', enrolled: false },
+    ],
+    { transport },
+  );
   const server = inNetns(t.sandbox.server?.netns ?? '', ['server', String(PORT)]);
   try {
     const lines = createInterface({ input: server.stdout });
@@ -80,43 +97,59 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     const wallS = Number(process.hrtime.bigint() - wall0) / 1e9;
     const vcpuPer1k = (cpu.user + cpu.system) / 1e6 / wallS / (rate.sent / 5 / 1000);
-
-    const ratio = (m: number, d: number) => (d === 0 ? 'n/a' : (m / d).toFixed(2));
-    const rows = [
-      ['1 stream (Gbit/s)', direct.tp1.gbps, mesh.tp1.gbps, ratio(mesh.tp1.gbps, direct.tp1.gbps)],
-      ['16 streams (Gbit/s)', direct.tp16.gbps, mesh.tp16.gbps, ratio(mesh.tp16.gbps, direct.tp16.gbps)],
-      ['1 KiB req/resp p50 (µs)', direct.rr.p50Us, mesh.rr.p50Us, ratio(mesh.rr.p50Us, direct.rr.p50Us)],
-      ['1 KiB req/resp p99 (µs)', direct.rr.p99Us, mesh.rr.p99Us, ratio(mesh.rr.p99Us, direct.rr.p99Us)],
-      [
-        'new connection + 1 B echo p50 (µs)',
-        direct.cps.p50Us,
-        mesh.cps.p50Us,
-        ratio(mesh.cps.p50Us, direct.cps.p50Us),
-      ],
-      [
-        'new connection + 1 B echo p99 (µs)',
-        direct.cps.p99Us,
-        mesh.cps.p99Us,
-        ratio(mesh.cps.p99Us, direct.cps.p99Us),
-      ],
-      [
-        'connections per second',
-        direct.cps.perSecond ?? 0,
-        mesh.cps.perSecond ?? 0,
-        ratio(mesh.cps.perSecond ?? 0, direct.cps.perSecond ?? 1),
-      ],
-    ] as const;
-    console.log(`\nztunnel benchmark: pod→pod across two node netns (${MIB} MiB per throughput run)\n`);
-    console.log('| measure | direct TCP | through two ztunnels | mesh/direct |');
-    console.log('|---|---|---|---|');
-    for (const [name, d, m, r] of rows) console.log(`| ${name} | ${d.toFixed(2)} | ${m.toFixed(2)} | ${r} |`);
-    console.log(
-      `\nat ${(rate.sent / 5).toFixed(0)} req/s of 1 KiB (p50 ${rate.p50Us} µs, p99 ${rate.p99Us} µs): both ztunnels ` +
-        `${vcpuPer1k.toFixed(3)} vCPU per 1,000 req/s, RSS max ${(rssMax / 2 ** 20).toFixed(0)} MiB (one process)`,
-    );
+    return { transport, direct, mesh, rate, vcpuPer1k, rssMaxMiB: rssMax / 2 ** 20 };
   } finally {
     server.kill();
     await t.close();
+  }
+}
+
+function transports(): TransportKind[] {
+  const list = process.env.ZTUNNEL_BENCH_TRANSPORTS;
+  if (!list) return [...TRANSPORTS];
+  return list.split(',').map((name) => parseTransport({ ZTUNNEL_TRANSPORT: name.trim() }));
+}
+
+async function main(): Promise<void> {
+  const runs: Run[] = [];
+  for (const transport of transports()) runs.push(await measure(transport));
+
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const ratio = (m: number, d: number) => (d === 0 ? 'n/a' : (m / d).toFixed(2));
+  type Phase = Run['direct'];
+  const measures: [string, (p: Phase) => number][] = [
+    ['1 stream (Gbit/s)', (p) => p.tp1.gbps],
+    ['16 streams (Gbit/s)', (p) => p.tp16.gbps],
+    ['1 KiB req/resp p50 (µs)', (p) => p.rr.p50Us],
+    ['1 KiB req/resp p99 (µs)', (p) => p.rr.p99Us],
+    ['new connection + 1 B echo p50 (µs)', (p) => p.cps.p50Us],
+    ['new connection + 1 B echo p99 (µs)', (p) => p.cps.p99Us],
+    ['connections per second', (p) => p.cps.perSecond ?? 0],
+  ];
+  console.log(
+    `\nztunnel benchmark: pod→pod across two node netns (${MIB} MiB per throughput run); ` +
+      'each transport in netns of its own, next to direct TCP between the same netns in the same run\n',
+  );
+  console.log(
+    `| measure | direct TCP (mean of ${runs.length}) | ${runs.map((r) => `${r.transport} | ${r.transport}/direct`).join(' | ')} |`,
+  );
+  console.log(`|---|---|${runs.map(() => '---|---').join('|')}|`);
+  for (const [name, pick] of measures) {
+    const cells = runs.map((r) => `${pick(r.mesh).toFixed(2)} | ${ratio(pick(r.mesh), pick(r.direct))}`);
+    console.log(`| ${name} | ${mean(runs.map((r) => pick(r.direct))).toFixed(2)} | ${cells.join(' | ')} |`);
+  }
+  console.log('\ndirect TCP in each run:');
+  for (const r of runs) {
+    console.log(
+      `  ${r.transport}: ${measures.map(([name, pick]) => `${name} ${pick(r.direct).toFixed(2)}`).join('; ')}`,
+    );
+  }
+  for (const r of runs) {
+    console.log(
+      `${r.transport}: at ${(r.rate.sent / 5).toFixed(0)} req/s of 1 KiB (p50 ${r.rate.p50Us} µs, p99 ` +
+        `${r.rate.p99Us} µs): both ztunnels ${r.vcpuPer1k.toFixed(3)} vCPU per 1,000 req/s, RSS max ` +
+        `${r.rssMaxMiB.toFixed(0)} MiB (one process)`,
+    );
   }
 }
 

@@ -7,6 +7,14 @@ export {
   type ZtunnelPorts,
 } from './proxy/ztunnel.ts';
 export { nativeSockets, PROXY_MARK, type Sockets } from './proxy/sockets.ts';
+export { podNetns, type NativePodNetwork } from './proxy/native-transport.ts';
+export {
+  DEFAULT_TRANSPORT,
+  parseTransport,
+  TRANSPORTS,
+  ZTUNNEL_TRANSPORT,
+  type TransportKind,
+} from './config/settings.ts';
 export { CertManager, type CertificateSource, type WorkloadCertificate } from './identity/cert-manager.ts';
 export { ZtunnelMetrics } from './telemetry/metrics.ts';
 export { planOutbound, type OutboundPlan } from './plan/outbound.ts';

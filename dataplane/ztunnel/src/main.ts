@@ -44,7 +44,14 @@ async function main(): Promise<void> {
         },
     log,
   });
-  const ztunnel = new Ztunnel({ node: settings.node, sockets: nativeSockets, certs, metrics, log });
+  const ztunnel = new Ztunnel({
+    node: settings.node,
+    sockets: nativeSockets,
+    certs,
+    metrics,
+    transport: settings.transport,
+    log,
+  });
 
   if (settings.localConfigPath) {
     const loaded = await loadStaticConfig(settings.localConfigPath);
@@ -111,7 +118,7 @@ async function main(): Promise<void> {
     },
     settings.ports,
   );
-  log(`ztunnel on node ${settings.node} started`);
+  log(`ztunnel on node ${settings.node} started (${settings.transport} transport)`);
 
   let stopping = false;
   const stop = (signal: string): void => {

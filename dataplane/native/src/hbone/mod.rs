@@ -14,6 +14,7 @@ pub mod settings;
 pub mod splice;
 pub mod stats;
 pub mod tls;
+pub mod track;
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@
 //! 3. Nothing is buffered beyond one read: a direction reads again only after its last piece was handed on,
 //!    h2 hands out send capacity only as the peer's window allows, and received bytes are released to the
 //!    peer's window only once written to TCP, so a slow reader stops its peer.
+//! 4. Cancelling resets both sides as a failure does; the bytes carried until then stay counted in the `Flow`.
 use std::future::poll_fn;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -19,22 +20,17 @@ use bytes::{Bytes, BytesMut};
 use h2::{Reason, RecvStream, SendStream};
 use nix::sys::socket::{Shutdown, shutdown};
 use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use super::track::Flow;
 
 /// First read size of a direction; it doubles while reads fill it, up to `MAX_READ`. Idle connections stay
 /// small (10,000 of them must fit), bulk ones get large pieces.
 const FIRST_READ: usize = 16 * 1024;
 const MAX_READ: usize = 256 * 1024;
 
-/// Bytes each way and how it ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spliced {
-    /// Read from the TCP side (`a` for two TCP connections) and sent on.
-    pub sent: u64,
-    /// Received from the stream (`b`) and written to the TCP side.
-    pub received: u64,
-    /// Why it ended in a reset rather than with both directions finished.
-    pub reset: Option<String>,
-}
+/// Why a cancelled splice ended (`close(id)`, or its listener or server closing).
+pub const CLOSED_BY_PROXY: &str = "closed by the proxy";
 
 /// A read buffer that grows while the connection is busy.
 struct Reader {
@@ -147,11 +143,12 @@ async fn h2_to_tcp(mut recv: RecvStream, tcp: &TcpStream, count: &AtomicU64) -> 
     }
 }
 
-/// Runs two directions until both end, or until the first fails; on failure `reset` runs while both are
-/// still alive (so it can reach what they hold), then both are dropped.
+/// Runs two directions until both end, or until the first fails or `cancel` fires; then `reset` runs while
+/// both are still alive (so it can reach what they hold), and both are dropped. The reason of a reset, if any.
 async fn both_ways(
     a: impl Future<Output = Result<(), String>>,
     b: impl Future<Output = Result<(), String>>,
+    cancel: &CancellationToken,
     reset: impl FnOnce(),
 ) -> Option<String> {
     let mut a = pin!(a);
@@ -167,6 +164,7 @@ async fn both_ways(
                 Ok(()) => b_done = true,
                 Err(e) => break Some(e),
             },
+            () = cancel.cancelled(), if !(a_done && b_done) => break Some(CLOSED_BY_PROXY.to_owned()),
             else => break None,
         }
     };
@@ -176,25 +174,26 @@ async fn both_ways(
     failure
 }
 
-/// Splices a TCP connection with an accepted or opened CONNECT stream. The caller drops `tcp` afterwards; after
-/// a failure that close is an RST.
-pub async fn tcp_with_stream(tcp: &TcpStream, send: SendStream<Bytes>, recv: RecvStream) -> Spliced {
+/// Splices a TCP connection (`a`) with an accepted or opened CONNECT stream. The caller drops `tcp` afterwards;
+/// after a failure that close is an RST.
+pub async fn tcp_with_stream(
+    tcp: &TcpStream,
+    send: SendStream<Bytes>,
+    recv: RecvStream,
+    flow: &Flow,
+    cancel: &CancellationToken,
+) -> Option<String> {
     let send = Mutex::new(send);
-    let (sent, received) = (AtomicU64::new(0), AtomicU64::new(0));
-    let reset = both_ways(
-        tcp_to_h2(tcp, &send, &sent),
-        h2_to_tcp(recv, tcp, &received),
+    both_ways(
+        tcp_to_h2(tcp, &send, &flow.sent),
+        h2_to_tcp(recv, tcp, &flow.received),
+        cancel,
         || {
             lock(&send).send_reset(Reason::CONNECT_ERROR);
             reset_on_close(tcp);
         },
     )
-    .await;
-    Spliced {
-        sent: sent.into_inner(),
-        received: received.into_inner(),
-        reset,
-    }
+    .await
 }
 
 async fn tcp_to_tcp(from: &TcpStream, to: &TcpStream, count: &AtomicU64) -> Result<(), String> {
@@ -211,17 +210,21 @@ async fn tcp_to_tcp(from: &TcpStream, to: &TcpStream, count: &AtomicU64) -> Resu
     }
 }
 
-/// Splices two TCP connections (passthrough); `sent` is a→b.
-pub async fn tcp_with_tcp(a: &TcpStream, b: &TcpStream) -> Spliced {
-    let (sent, received) = (AtomicU64::new(0), AtomicU64::new(0));
-    let reset = both_ways(tcp_to_tcp(a, b, &sent), tcp_to_tcp(b, a, &received), || {
-        reset_on_close(a);
-        reset_on_close(b);
-    })
-    .await;
-    Spliced {
-        sent: sent.into_inner(),
-        received: received.into_inner(),
-        reset,
-    }
+/// Splices two TCP connections (passthrough); `flow.sent` is a→b.
+pub async fn tcp_with_tcp(
+    a: &TcpStream,
+    b: &TcpStream,
+    flow: &Flow,
+    cancel: &CancellationToken,
+) -> Option<String> {
+    both_ways(
+        tcp_to_tcp(a, b, &flow.sent),
+        tcp_to_tcp(b, a, &flow.received),
+        cancel,
+        || {
+            reset_on_close(a);
+            reset_on_close(b);
+        },
+    )
+    .await
 }

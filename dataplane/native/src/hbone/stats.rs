@@ -1,12 +1,13 @@
-//! Counters the byte path keeps for JavaScript to read (tests, the admin endpoint; batched metrics later).
+//! Counters the byte path keeps for JavaScript to read (tests, the admin endpoint); per-connection figures go
+//! back as close reports (`track`).
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::splice::Spliced;
+use super::track::Tracked;
 
 macro_rules! counters {
-    ($name:ident { $($field:ident),* $(,)? }) => {
+    ($name:ident { $($(#[$doc:meta])* $field:ident),* $(,)? }) => {
         #[derive(Debug, Default)]
-        pub struct $name { $(pub $field: AtomicU64,)* }
+        pub struct $name { $($(#[$doc])* pub $field: AtomicU64,)* }
 
         impl $name {
             /// A copy of every counter, in declaration order.
@@ -20,6 +21,8 @@ macro_rules! counters {
 counters!(ServerStats {
     connections_accepted,
     connections_open,
+    /// Connections refused because the listener has no certificate yet.
+    no_certificate,
     handshake_failures,
     identity_failures,
     alpn_failures,
@@ -73,11 +76,19 @@ impl Drop for Open<'_> {
     }
 }
 
-/// Records one finished splice: bytes each way (`out` is what the TCP side sent) and whether it was reset.
-pub fn spliced(result: &Spliced, bytes_out: &AtomicU64, bytes_in: &AtomicU64, resets: &AtomicU64) {
-    add(bytes_out, result.sent);
-    add(bytes_in, result.received);
-    if result.reset.is_some() {
+/// Records one finished splice: bytes each way (`out` is what its `a` side sent), whether it was reset, and why
+/// in its connection's report.
+pub fn spliced(
+    tracked: &mut Tracked,
+    reset: Option<String>,
+    bytes_out: &AtomicU64,
+    bytes_in: &AtomicU64,
+    resets: &AtomicU64,
+) {
+    add(bytes_out, tracked.flow.sent());
+    add(bytes_in, tracked.flow.received());
+    if reset.is_some() {
         add(resets, 1);
     }
+    tracked.reset(reset);
 }

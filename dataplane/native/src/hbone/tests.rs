@@ -19,7 +19,9 @@ use super::identity::fixtures::*;
 use super::pool::ConnectError;
 use super::server::{Server, Verdict};
 use super::settings;
+use super::splice::CLOSED_BY_PROXY;
 use super::tls::WorkloadTls;
+use super::track::{Closed, Report};
 
 fn workload((cert, key): (&str, &str)) -> WorkloadTls {
     WorkloadTls::from_pem(cert, key, &[], &[ROOT.to_owned()]).unwrap()
@@ -69,17 +71,42 @@ async fn hbone_server() -> Arc<Server> {
         })
     });
     let config = workload(SERVER).server_config().unwrap();
-    Server::start(loopback().await, config, decide).unwrap()
+    Server::start(loopback().await, Some(config), decide, None).unwrap()
 }
 
 fn client() -> Arc<Client> {
-    let client = Client::new(ClientOptions {
-        max_streams_per_connection: 100,
-        idle_timeout: Duration::from_secs(60),
-        connect_timeout: Duration::from_secs(5),
-    });
+    reporting_client(None)
+}
+
+fn reporting_client(report: Option<Report>) -> Arc<Client> {
+    let client = Client::new(
+        ClientOptions {
+            max_streams_per_connection: 100,
+            idle_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(5),
+        },
+        report,
+    );
     client.set_identity(workload(SLEEP));
     client
+}
+
+/// A report that sends every close down a channel.
+fn reports() -> (Report, tokio::sync::mpsc::UnboundedReceiver<Closed>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let report: Report = Arc::new(move |batch: Vec<Closed>| {
+        for closed in batch {
+            let _ = tx.send(closed);
+        }
+    });
+    (report, rx)
+}
+
+async fn next_report(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Closed>) -> Closed {
+    tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("a report within 5 s")
+        .expect("the reporter is running")
 }
 
 /// An outbound listener that tunnels everything to `target` through `proxy`.
@@ -253,11 +280,14 @@ async fn an_idle_pooled_connection_is_closed_and_a_busy_one_is_not() {
     let (errors, _seen) = tokio::sync::mpsc::unbounded_channel();
     let echo = echo_server(errors).await;
     let server = hbone_server().await;
-    let client = Client::new(ClientOptions {
-        max_streams_per_connection: 100,
-        idle_timeout: Duration::from_millis(100),
-        connect_timeout: Duration::from_secs(5),
-    });
+    let client = Client::new(
+        ClientOptions {
+            max_streams_per_connection: 100,
+            idle_timeout: Duration::from_millis(100),
+            connect_timeout: Duration::from_secs(5),
+        },
+        None,
+    );
     client.set_identity(workload(SLEEP));
     let opened = client
         .open(
@@ -279,6 +309,268 @@ async fn an_idle_pooled_connection_is_closed_and_a_busy_one_is_not() {
         stat(server.stats.snapshot(), "connections_open") == 0
     })
     .await;
+}
+
+/// A server like `hbone_server` that reports its closes and tells `ids` which stream ids it decided.
+async fn reporting_server(
+    report: Report,
+    ids: tokio::sync::mpsc::UnboundedSender<u64>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Arc<Server> {
+    let decide: super::server::Decide = Arc::new(move |inbound| {
+        let _ = ids.send(inbound.id);
+        Box::pin(async move {
+            Ok(Verdict::Allow {
+                target: inbound.authority,
+                dial: DialOptions::default(),
+            })
+        })
+    });
+    Server::start(loopback().await, tls, decide, Some(report)).unwrap()
+}
+
+/// An outbound listener like `outbound` that tells `ids` which connection ids it decided.
+async fn outbound_with_ids(
+    client: &Arc<Client>,
+    proxy: SocketAddr,
+    target: SocketAddr,
+    ids: tokio::sync::mpsc::UnboundedSender<u64>,
+) -> Arc<super::client::Listener> {
+    let decide: super::client::Decide = Arc::new(move |outbound| {
+        let _ = ids.send(outbound.id);
+        Box::pin(async move {
+            Ok(Plan::Hbone {
+                proxy,
+                authority: target,
+                source_identity: SLEEP_ID.into(),
+                identities: vec![SERVER_ID.into()],
+                dial: DialOptions::default(),
+                headers: ConnectHeaders::default(),
+            })
+        })
+    });
+    client.listen(loopback().await, decide).unwrap()
+}
+
+/// A reporting native client through a reporting native server to an echo target, and what each end reports.
+struct Pair {
+    server: Arc<Server>,
+    server_closed: tokio::sync::mpsc::UnboundedReceiver<Closed>,
+    server_decided: tokio::sync::mpsc::UnboundedReceiver<u64>,
+    client: Arc<Client>,
+    client_closed: tokio::sync::mpsc::UnboundedReceiver<Closed>,
+    client_decided: tokio::sync::mpsc::UnboundedReceiver<u64>,
+    /// The outbound listener's address.
+    entry: SocketAddr,
+    echo: SocketAddr,
+    /// How the echo target's connections ended in errors.
+    seen: tokio::sync::mpsc::UnboundedReceiver<std::io::ErrorKind>,
+}
+
+async fn pair() -> Pair {
+    let (errors, seen) = tokio::sync::mpsc::unbounded_channel();
+    let echo = echo_server(errors).await;
+    let (server_report, server_closed) = reports();
+    let (server_ids, server_decided) = tokio::sync::mpsc::unbounded_channel();
+    let config = workload(SERVER).server_config().unwrap();
+    let server = reporting_server(server_report, server_ids, Some(config)).await;
+    let (client_report, client_closed) = reports();
+    let client = reporting_client(Some(client_report));
+    let (client_ids, client_decided) = tokio::sync::mpsc::unbounded_channel();
+    let entry = outbound_with_ids(&client, server.local, echo, client_ids)
+        .await
+        .local;
+    Pair {
+        server,
+        server_closed,
+        server_decided,
+        client,
+        client_closed,
+        client_decided,
+        entry,
+        echo,
+        seen,
+    }
+}
+
+#[tokio::test]
+async fn each_connection_is_reported_once_with_its_bytes_each_way() {
+    let Pair {
+        server: _server,
+        mut server_closed,
+        mut server_decided,
+        client,
+        mut client_closed,
+        mut client_decided,
+        entry,
+        echo,
+        ..
+    } = pair().await;
+
+    let mut app = TcpStream::connect(entry).await.unwrap();
+    app.write_all(&[7u8; 5000]).await.unwrap();
+    app.shutdown().await.unwrap();
+    let mut back = Vec::new();
+    app.read_to_end(&mut back).await.unwrap();
+    assert_eq!(back.len(), 5000);
+
+    let on_client = next_report(&mut client_closed).await;
+    assert_eq!(Some(on_client.id), client_decided.recv().await);
+    assert_eq!((on_client.to_target, on_client.from_target), (5000, 5000));
+    assert_eq!((on_client.error, on_client.reset), (None, None));
+    let on_server = next_report(&mut server_closed).await;
+    assert_eq!(Some(on_server.id), server_decided.recv().await);
+    assert_ne!(on_server.id, on_client.id, "ids are unique in the process");
+    assert_eq!((on_server.to_target, on_server.from_target), (5000, 5000));
+
+    // A connection whose plan cannot be carried is reported with the reason.
+    let unreachable = loopback().await.local_addr().unwrap();
+    let (ids, _decided) = tokio::sync::mpsc::unbounded_channel();
+    let entry = outbound_with_ids(&client, unreachable, echo, ids).await.local;
+    let mut app = TcpStream::connect(entry).await.unwrap();
+    let mut byte = [0u8; 1];
+    assert!(app.read(&mut byte).await.is_err(), "reset");
+    let failed = next_report(&mut client_closed).await;
+    assert!(
+        failed.error.as_deref().is_some_and(|e| e.contains("dial")),
+        "{failed:?}"
+    );
+}
+
+#[tokio::test]
+async fn closing_a_connection_by_id_resets_both_ends() {
+    let Pair {
+        server,
+        mut server_closed,
+        mut server_decided,
+        client,
+        mut client_closed,
+        mut client_decided,
+        entry,
+        mut seen,
+        ..
+    } = pair().await;
+
+    // Closed by the client (the source ztunnel).
+    let mut app = TcpStream::connect(entry).await.unwrap();
+    app.write_all(b"ping").await.unwrap();
+    let mut four = [0u8; 4];
+    app.read_exact(&mut four).await.unwrap();
+    let id = client_decided.recv().await.unwrap();
+    assert!(client.close_connection(id));
+    let mut rest = Vec::new();
+    assert!(
+        app.read_to_end(&mut rest).await.is_err(),
+        "the application sees a reset"
+    );
+    let closed = next_report(&mut client_closed).await;
+    assert_eq!((closed.id, closed.reset.as_deref()), (id, Some(CLOSED_BY_PROXY)));
+    assert_eq!((closed.to_target, closed.from_target), (4, 4));
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), seen.recv())
+            .await
+            .unwrap(),
+        Some(std::io::ErrorKind::ConnectionReset),
+        "the target sees a reset"
+    );
+    assert!(!client.close_connection(id), "gone");
+    let _ = next_report(&mut server_closed).await;
+    let _ = server_decided.recv().await;
+
+    // Closed by the server (the destination ztunnel, on a policy change).
+    let mut app = TcpStream::connect(entry).await.unwrap();
+    app.write_all(b"ping").await.unwrap();
+    app.read_exact(&mut four).await.unwrap();
+    let id = server_decided.recv().await.unwrap();
+    assert!(server.close_connection(id));
+    assert!(
+        app.read_to_end(&mut rest).await.is_err(),
+        "the application sees a reset"
+    );
+    assert_eq!(
+        next_report(&mut server_closed).await.reset.as_deref(),
+        Some(CLOSED_BY_PROXY)
+    );
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), seen.recv())
+            .await
+            .unwrap(),
+        Some(std::io::ErrorKind::ConnectionReset)
+    );
+}
+
+#[tokio::test]
+async fn a_draining_server_lets_open_streams_finish_and_then_closes() {
+    let (errors, _seen) = tokio::sync::mpsc::unbounded_channel();
+    let echo = echo_server(errors).await;
+    let (report, mut closed) = reports();
+    let (ids, _decided) = tokio::sync::mpsc::unbounded_channel();
+    let server = reporting_server(report, ids, Some(workload(SERVER).server_config().unwrap())).await;
+    let client = client();
+    let entry = outbound(&client, server.local, echo, SERVER_ID).await;
+
+    let mut app = TcpStream::connect(entry).await.unwrap();
+    app.write_all(b"before").await.unwrap();
+    let mut six = [0u8; 6];
+    app.read_exact(&mut six).await.unwrap();
+    server.drain();
+    // The pooled connection got a GOAWAY, so a new stream needs a new connection, and nothing new is accepted.
+    eventually("the listening socket closed", || {
+        std::net::TcpStream::connect(server.local).is_err()
+    })
+    .await;
+    let mut late = TcpStream::connect(entry).await.unwrap();
+    let mut byte = [0u8; 1];
+    assert!(late.read(&mut byte).await.is_err(), "a new connection is reset");
+    // The open stream goes on to its end.
+    app.write_all(b"after").await.unwrap();
+    app.shutdown().await.unwrap();
+    let mut back = Vec::new();
+    app.read_to_end(&mut back).await.unwrap();
+    assert_eq!(back, b"after");
+    assert_eq!(next_report(&mut closed).await.reset, None);
+    eventually("the drained server closed", || {
+        stat(server.stats.snapshot(), "connections_open") == 0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_without_a_certificate_refuses_until_it_gets_one() {
+    let (errors, _seen) = tokio::sync::mpsc::unbounded_channel();
+    let echo = echo_server(errors).await;
+    let (report, _closed) = reports();
+    let (ids, _decided) = tokio::sync::mpsc::unbounded_channel();
+    let server = reporting_server(report, ids, None).await;
+    let client = client();
+    assert!(open(&client, server.local, echo, SERVER_ID).await.is_err());
+    assert_eq!(stat(server.stats.snapshot(), "no_certificate"), 1);
+    server.set_tls(workload(SERVER).server_config().unwrap());
+    assert_eq!(open(&client, server.local, echo, SERVER_ID).await, Ok(()));
+}
+
+#[tokio::test]
+async fn a_draining_listener_stops_accepting_and_closes_after_its_last_connection() {
+    let (errors, _seen) = tokio::sync::mpsc::unbounded_channel();
+    let echo = echo_server(errors).await;
+    let server = hbone_server().await;
+    let client = client();
+    let (ids, _decided) = tokio::sync::mpsc::unbounded_channel();
+    let listener = outbound_with_ids(&client, server.local, echo, ids).await;
+    let mut app = TcpStream::connect(listener.local).await.unwrap();
+    app.write_all(b"one").await.unwrap();
+    let mut three = [0u8; 3];
+    app.read_exact(&mut three).await.unwrap();
+    listener.drain();
+    eventually("the listening socket closed", || {
+        std::net::TcpStream::connect(listener.local).is_err()
+    })
+    .await;
+    app.write_all(b"two").await.unwrap();
+    app.read_exact(&mut three).await.unwrap();
+    assert_eq!(&three, b"two");
+    drop(app);
+    eventually("the listener closed itself", || listener.is_closed()).await;
 }
 
 /// User + system CPU time of this process so far (Linux, 100 ticks a second).

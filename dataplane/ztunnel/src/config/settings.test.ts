@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSettings, SettingsError } from './settings.ts';
+import { DEFAULT_TRANSPORT, parseSettings, SettingsError } from './settings.ts';
 
 describe('parseSettings', () => {
   it('reads the DaemonSet environment', () => {
@@ -11,7 +11,16 @@ describe('parseSettings', () => {
       node: 'n1',
       controlPlane: 'ambit-control-plane.ambit-system.svc:15010',
       drainMs: 25_000,
+      transport: DEFAULT_TRANSPORT,
     });
+  });
+
+  it('selects the transport', () => {
+    const local = { NODE_NAME: 'n1', LOCAL_CONFIG_PATH: 'x' };
+    expect(parseSettings({ ...local, ZTUNNEL_TRANSPORT: 'native' }).transport).toBe('native');
+    expect(parseSettings({ ...local, ZTUNNEL_TRANSPORT: 'typescript' }).transport).toBe('typescript');
+    expect(parseSettings({ ...local, ZTUNNEL_TRANSPORT: '' }).transport).toBe(DEFAULT_TRANSPORT);
+    expect(() => parseSettings({ ...local, ZTUNNEL_TRANSPORT: 'rust' })).toThrow(/ZTUNNEL_TRANSPORT/);
   });
 
   it('takes a local config instead of the control plane', () => {

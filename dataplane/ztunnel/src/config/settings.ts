@@ -13,6 +13,16 @@ export const CONTROL_PLANE_TLS_NAME = 'CONTROL_PLANE_TLS_NAME';
 export const ADMIN_PORT = 'ADMIN_PORT';
 export const METRICS_PORT = 'METRICS_PORT';
 export const HEALTH_PORT = 'HEALTH_PORT';
+/** Which transport carries the bytes: `native` (the Rust addon, issue 12) or `typescript` (@ambit/hbone). */
+export const ZTUNNEL_TRANSPORT = 'ZTUNNEL_TRANSPORT';
+
+export const TRANSPORTS = ['typescript', 'native'] as const;
+export type TransportKind = (typeof TRANSPORTS)[number];
+/**
+ * The transport when ZTUNNEL_TRANSPORT is unset: the process, the two-nodes fixture (tests, benchmarks) and a
+ * `Ztunnel` constructed without `transport` all follow it. Issue 12 makes `native` the default.
+ */
+export const DEFAULT_TRANSPORT: TransportKind = 'typescript';
 
 export interface ZtunnelSettings {
   readonly node: string;
@@ -29,6 +39,7 @@ export interface ZtunnelSettings {
   /** How long SIGTERM lets connections in flight finish. */
   readonly drainMs: number;
   readonly ports: { readonly admin: number; readonly metrics: number; readonly health: number };
+  readonly transport: TransportKind;
 }
 
 export class SettingsError extends Error {
@@ -36,6 +47,17 @@ export class SettingsError extends Error {
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+
+/** ZTUNNEL_TRANSPORT, or the default when it is unset or empty. */
+export function parseTransport(env: Readonly<Record<string, string | undefined>>): TransportKind {
+  const value = env[ZTUNNEL_TRANSPORT] || DEFAULT_TRANSPORT;
+  if (!(TRANSPORTS as readonly string[]).includes(value)) {
+    throw new SettingsError(
+      `${ZTUNNEL_TRANSPORT}=${JSON.stringify(value)} is not one of ${TRANSPORTS.join(', ')}`,
+    );
+  }
+  return value as TransportKind;
+}
 
 export function parseSettings(env: Readonly<Record<string, string | undefined>>): ZtunnelSettings {
   const node = env[NODE_NAME];
@@ -61,6 +83,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     return v;
   };
   const tlsName = env[CONTROL_PLANE_TLS_NAME] || undefined;
+  const transport = parseTransport(env);
   const drain = Number(env[DRAIN_SECONDS] ?? '25');
   if (!Number.isFinite(drain) || drain < 0)
     throw new SettingsError(`${DRAIN_SECONDS} must be a number of seconds`);
@@ -78,5 +101,6 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
       metrics: port(METRICS_PORT, 15020),
       health: port(HEALTH_PORT, 15021),
     },
+    transport,
   };
 }

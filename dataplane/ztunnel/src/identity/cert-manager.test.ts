@@ -67,4 +67,26 @@ describe('CertManager', () => {
     expect(calls).toBe(2);
     m.stop();
   });
+
+  it('tells watchers of every new certificate, renewals included, until they unwatch', async () => {
+    vi.useFakeTimers({ now: 0 });
+    let calls = 0;
+    const m = new CertManager({
+      source: { fetch: () => Promise.resolve(cert(++calls, Date.now(), Date.now() + 1_000)) },
+    });
+    const seen: string[] = [];
+    const unwatch = m.watch((c) => seen.push(c.chainPem[0] ?? ''));
+    m.watch(() => {
+      throw new Error('a broken watcher does not stop the others');
+    });
+    await m.get(ID);
+    await m.get(ID);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(seen).toEqual(['leaf-1', 'leaf-2']);
+    unwatch();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(calls).toBe(3);
+    expect(seen).toEqual(['leaf-1', 'leaf-2']);
+    m.stop();
+  });
 });

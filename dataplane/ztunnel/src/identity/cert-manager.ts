@@ -1,7 +1,8 @@
 // Workload certificates for the pods of this node: fetched on first use, shared by concurrent callers, renewed in
 // the background at half their lifetime, and kept in use while a renewal fails (the CA may be away; the old
 // certificate is still valid). Which CA signs is a `CertificateSource` (the control plane's CertificateService, or
-// an in-process CA in tests).
+// an in-process CA in tests). Whoever presents certificates without asking each time (the native transport's
+// listeners) `watch`es for new ones.
 
 /** What TLS needs to present one identity. */
 export interface WorkloadCertificate {
@@ -36,6 +37,7 @@ interface Entry {
 export class CertManager {
   readonly #o: CertManagerOptions;
   readonly #entries = new Map<string, Entry>();
+  readonly #watchers = new Set<(cert: WorkloadCertificate) => void>();
 
   constructor(o: CertManagerOptions) {
     this.#o = o;
@@ -65,6 +67,12 @@ export class CertManager {
     this.#entries.delete(identity);
   }
 
+  /** Calls `fn` with every certificate fetched from now on (first ones and renewals); returns the unwatch. */
+  watch(fn: (cert: WorkloadCertificate) => void): () => void {
+    this.#watchers.add(fn);
+    return () => this.#watchers.delete(fn);
+  }
+
   stop(): void {
     for (const id of [...this.#entries.keys()]) this.forget(id);
   }
@@ -75,6 +83,13 @@ export class CertManager {
       .then((cert) => {
         e.current = cert;
         this.#scheduleRenewal(identity, e, cert);
+        for (const watcher of this.#watchers) {
+          try {
+            watcher(cert);
+          } catch (err) {
+            this.#o.log?.(`certificates: a watcher of ${identity} failed: ${String(err)}`);
+          }
+        }
         return cert;
       })
       .finally(() => {

@@ -50,6 +50,15 @@ describe('ZtunnelMetrics', () => {
     expect(Object.values(labels)).not.toContain('waypoint');
   });
 
+  it('counts the request direction as received and the response as sent, as upstream does', async () => {
+    const m = new ZtunnelMetrics();
+    m.open({ reporter: 'source', mutualTls: true }).end({ toTarget: 7, fromTarget: 300 });
+    const text = await m.text();
+    expect(text).toMatch(/istio_tcp_received_bytes_total\{reporter="source".*\} 7$/m);
+    expect(text).toMatch(/istio_tcp_sent_bytes_total\{reporter="source".*\} 300$/m);
+    expect(text).toMatch(/istio_tcp_connections_closed_total\{reporter="source".*\} 1$/m);
+  });
+
   it('labels plaintext and unknown peers as unknown', async () => {
     const m = new ZtunnelMetrics();
     m.open({ reporter: 'source', mutualTls: false }).close();

@@ -1,5 +1,7 @@
 // TCP telemetry with Istio's metric names and labels (DESIGN §5), so existing dashboards work: one set of counters
-// per connection, reported by the destination ztunnel for inbound and the source ztunnel for outbound.
+// per connection, reported by the destination ztunnel for inbound and the source ztunnel for outbound. Bytes are
+// counted as upstream ztunnel counts them, whichever the reporter: `received` is the request direction (caller →
+// target), `sent` the response direction.
 import { Counter, Registry } from 'prom-client';
 import type { Workload } from '@ambit/config';
 import type { ForwardedSource } from '../plan/inbound.ts';
@@ -78,11 +80,21 @@ export function connectionLabels(t: ConnectionTelemetry): Labels {
   };
 }
 
+/** Bytes a connection carried each way, as both transports measure them. */
+export interface Carried {
+  /** From the caller towards the target (the request direction). */
+  readonly toTarget: number;
+  /** From the target back to the caller. */
+  readonly fromTarget: number;
+}
+
 /** Counts for one open connection; `close` once. */
 export interface ConnectionCounters {
   sent(bytes: number): void;
   received(bytes: number): void;
   close(): void;
+  /** The connection ended having carried this: `received` the request bytes, `sent` the response's, `close`. */
+  end(carried: Carried): void;
 }
 
 export class ZtunnelMetrics {
@@ -97,15 +109,18 @@ export class ZtunnelMetrics {
       new Counter({ name, help, labelNames: LABELS, registers: [this.registry] });
     this.#opened = counter('istio_tcp_connections_opened_total', 'TCP connections opened.');
     this.#closed = counter('istio_tcp_connections_closed_total', 'TCP connections closed.');
-    this.#sent = counter('istio_tcp_sent_bytes_total', 'Bytes sent towards the destination.');
-    this.#received = counter('istio_tcp_received_bytes_total', 'Bytes received from the destination.');
+    this.#sent = counter('istio_tcp_sent_bytes_total', 'Bytes sent during the response of a TCP connection.');
+    this.#received = counter(
+      'istio_tcp_received_bytes_total',
+      'Bytes received during the request of a TCP connection.',
+    );
   }
 
   open(t: ConnectionTelemetry): ConnectionCounters {
     const labels = connectionLabels(t);
     this.#opened.inc(labels);
     let closed = false;
-    return {
+    const counters: ConnectionCounters = {
       sent: (n) => this.#sent.inc(labels, n),
       received: (n) => this.#received.inc(labels, n),
       close: () => {
@@ -113,7 +128,13 @@ export class ZtunnelMetrics {
         closed = true;
         this.#closed.inc(labels);
       },
+      end: ({ toTarget, fromTarget }) => {
+        counters.received(toTarget);
+        counters.sent(fromTarget);
+        counters.close();
+      },
     };
+    return counters;
   }
 
   text(): Promise<string> {

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import type { ProxyState, Workload } from '@ambit/config';
 import { createSandbox, removeSandbox, type Sandbox } from '@ambit/e2e/kubelet';
 import { NetnsRules } from '@ambit/node-agent';
+import { parseTransport, type TransportKind } from '../config/settings.ts';
 import { CertManager } from '../identity/cert-manager.ts';
 import { nativeSockets } from '../proxy/sockets.ts';
 import { Ztunnel, type HandedPod } from '../proxy/ztunnel.ts';
@@ -32,6 +33,8 @@ export interface TwoNodesOptions {
   readonly inProcessZtunnels?: boolean;
   /** The CA the ztunnels' certificates come from (share it with an in-process waypoint). @default a new one */
   readonly ca?: LocalCa;
+  /** The ztunnels' transport. @default ZTUNNEL_TRANSPORT, else DEFAULT_TRANSPORT */
+  readonly transport?: TransportKind;
 }
 
 export interface TwoNodes {
@@ -41,6 +44,8 @@ export interface TwoNodes {
   readonly zb: Ztunnel;
   readonly metricsA: ZtunnelMetrics;
   readonly metricsB: ZtunnelMetrics;
+  /** The transport both ztunnels use. */
+  readonly transport: TransportKind;
   readonly rules: NetnsRules;
   readonly logs: string[];
   readonly sandbox: Readonly<Record<string, Sandbox>>;
@@ -139,12 +144,14 @@ export async function startTwoNodes(
   const ca = options.ca ?? (await localCa());
   const metricsA = new ZtunnelMetrics();
   const metricsB = new ZtunnelMetrics();
+  const transport = options.transport ?? parseTransport(process.env);
   const make = (node: string, metrics: ZtunnelMetrics) =>
     new Ztunnel({
       node,
       sockets: nativeSockets,
       certs: new CertManager({ source: ca }),
       metrics,
+      transport,
       log: (l) => logs.push(`${node}: ${l}`),
     });
   const za = make('node-a', metricsA);
@@ -180,6 +187,7 @@ export async function startTwoNodes(
     zb,
     metricsA,
     metricsB,
+    transport,
     rules,
     logs,
     sandbox,
